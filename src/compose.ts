@@ -1,0 +1,133 @@
+// The composition root: builds every real dependency from the parsed config (Redis or memory store,
+// the Vonage SDK, the simulator in sandbox mode) and hands them to createApp. Used by src/server.ts and
+// by tests that need the whole service as it runs in production.
+
+import { Vonage } from '@vonage/server-sdk';
+import type { Express } from 'express';
+import { createApp } from './app';
+import { type Clock, systemClock } from './clock';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { Metrics } from './metrics';
+import { MemoryRateLimiter, type RateLimiter } from './rate-limiter';
+import { RedisRateLimiter } from './rate-limiter-redis';
+import { connectRedis, createRedisClient, type RedisClient } from './redis-client';
+import { type DeliveredMessage, VerifySimulator } from './simulator';
+import type { VerificationStore } from './store';
+import { MemoryVerificationStore } from './store-memory';
+import { RedisVerificationStore } from './store-redis';
+import { VerifyService } from './verify-service';
+import { type SdkVerifyClient, VonageVerifyGateway } from './vonage-verify';
+
+export interface Composed {
+  app: Express;
+  service: VerifyService;
+  metrics: Metrics;
+  redis?: RedisClient;
+  simulator?: VerifySimulator;
+  /** Where the SDK sends Verify calls. */
+  vonageHost: string;
+  /** Closes Redis and the sandbox simulator. */
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  clock?: Clock;
+  /** Reuse a simulator (tests); in sandbox mode one is started otherwise. */
+  simulator?: VerifySimulator;
+  docs?: (app: Express) => void;
+  defaultMetrics?: boolean;
+}
+
+export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composed> {
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
+
+  let redis: RedisClient | undefined;
+  let store: VerificationStore;
+  let limiter: RateLimiter;
+  if (config.REDIS_URL) {
+    redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
+    redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection problem'));
+    await connectRedis(redis);
+    store = new RedisVerificationStore(redis, config.REDIS_KEY_PREFIX, clock);
+    limiter = new RedisRateLimiter(redis, clock);
+  } else {
+    logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
+    store = new MemoryVerificationStore(clock);
+    limiter = new MemoryRateLimiter(clock);
+  }
+
+  let simulator = options.simulator;
+  let ownSimulator = false;
+  let vonageHost = config.VONAGE_API_HOST;
+  let credentials = { apiKey: config.VONAGE_API_KEY ?? '', apiSecret: config.VONAGE_API_SECRET ?? '' };
+  if (config.sandbox) {
+    credentials = { apiKey: 'sandbox', apiSecret: 'sandbox-secret' };
+    if (!simulator) {
+      simulator = new VerifySimulator({ ...credentials, clock });
+      ownSimulator = true;
+    }
+    vonageHost = await simulator.listen(0, '127.0.0.1');
+  }
+
+  const vonage = new Vonage(credentials, { apiHost: vonageHost, timeout: config.VONAGE_TIMEOUT_MS });
+  const gateway = new VonageVerifyGateway(vonage.verify as unknown as SdkVerifyClient, (op, outcome, seconds) =>
+    metrics.observeVonage(op, outcome, seconds),
+  );
+
+  const service = new VerifyService({
+    store,
+    limiter,
+    gateway,
+    clock,
+    settings: {
+      brand: config.VONAGE_BRAND_NAME,
+      codeLength: config.VERIFY_CODE_LENGTH === 4 ? 4 : 6,
+      pinExpirySeconds: config.VERIFY_PIN_EXPIRY,
+      workflowId: config.VERIFY_WORKFLOW_ID,
+      vonageTimeoutMs: config.VONAGE_TIMEOUT_MS,
+      testNumbers: config.TEST_NUMBERS,
+      allowedCountries: config.ALLOWED_COUNTRIES,
+      limits: {
+        sendsPerNumber: config.LIMIT_SENDS_PER_NUMBER,
+        sendsPerCaller: config.LIMIT_SENDS_PER_CALLER,
+        failedChecksPerNumber: config.LIMIT_FAILED_CHECKS_PER_NUMBER,
+      },
+      keyPrefix: config.REDIS_KEY_PREFIX,
+    },
+    onFunnel: (caller, event) => metrics.observeFunnel(caller, event),
+  });
+
+  const sandboxSim = config.sandbox ? simulator : undefined;
+  const app = createApp({
+    config,
+    service,
+    store,
+    limiter,
+    logger,
+    metrics,
+    ...(sandboxSim
+      ? {
+          sandbox: {
+            messages: (filter?: { number?: string }) =>
+              sandboxSim.messages(filter).map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
+          },
+        }
+      : {}),
+    ...(options.docs ? { docs: options.docs } : {}),
+  });
+
+  return {
+    app,
+    service,
+    metrics,
+    ...(redis ? { redis } : {}),
+    ...(simulator ? { simulator } : {}),
+    vonageHost,
+    close: async () => {
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      if (ownSimulator) await simulator?.close();
+    },
+  };
+}

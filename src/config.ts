@@ -1,0 +1,220 @@
+// Configuration: one zod schema over the environment, parsed once at start-up.
+// A bad environment fails with every problem listed, not just the first.
+
+import { type CountryCode, getCountries, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { z } from 'zod';
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export interface LimitRule {
+  /** Allowed events in one window; the next one is refused. */
+  count: number;
+  windowMs: number;
+  /** As written in the environment, for messages and docs. */
+  text: string;
+}
+
+/** Parses `count/window`, e.g. `5/1h`, `100/1m`, `20/30s`; a bare unit means one of it (`5/h`). */
+export function parseLimitRule(text: string): LimitRule | string {
+  const match = /^\s*(\d+)\s*\/\s*(\d*)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!match) return `must look like 5/1h, 100/1m or 20/30s (count/window), got "${text}"`;
+  const count = Number(match[1]);
+  const amount = match[2] === '' ? 1 : Number(match[2]);
+  const unit = DURATION_UNITS_MS[match[3] ?? ''] ?? 0;
+  const windowMs = amount * unit;
+  if (count < 1) return 'count must be at least 1';
+  if (windowMs < 1000) return 'window must be at least 1s';
+  return { count, windowMs, text: text.trim() };
+}
+
+const limitRule = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const rule = parseLimitRule(value);
+      if (typeof rule === 'string') {
+        ctx.addIssue({ code: 'custom', message: rule });
+        return z.NEVER;
+      }
+      return rule;
+    });
+
+const intInRange = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+
+const CALLER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const apiKeys = optionalText.transform((value, ctx) => {
+  const callers = new Map<string, string>();
+  for (const pair of list(value)) {
+    const separator = pair.indexOf(':');
+    const caller = separator > 0 ? pair.slice(0, separator) : '';
+    const key = separator > 0 ? pair.slice(separator + 1) : '';
+    if (!CALLER_NAME.test(caller) || key.length === 0) {
+      // The pair is not echoed: it would print a secret into the start-up log.
+      ctx.addIssue({
+        code: 'custom',
+        message: 'each entry must be caller:key, caller made of letters, digits, _ . - (entry not shown)',
+      });
+      continue;
+    }
+    if (callers.has(caller)) ctx.addIssue({ code: 'custom', message: `caller "${caller}" is listed twice` });
+    if ([...callers.values()].includes(key)) {
+      ctx.addIssue({ code: 'custom', message: `caller "${caller}" reuses another caller's key` });
+    }
+    callers.set(caller, key);
+  }
+  return callers;
+});
+
+const allowedCountries = optionalText.transform((value, ctx) => {
+  const known = new Set<string>(getCountries());
+  const countries = list(value).map((code) => code.toUpperCase());
+  for (const code of countries) {
+    if (!known.has(code)) ctx.addIssue({ code: 'custom', message: `"${code}" is not an ISO 3166 alpha-2 code` });
+  }
+  return countries.length > 0 ? new Set(countries as CountryCode[]) : undefined;
+});
+
+const testNumbers = optionalText.transform((value, ctx) => {
+  const numbers = new Map<string, string>();
+  for (const pair of list(value)) {
+    const separator = pair.lastIndexOf(':');
+    const phone = parsePhoneNumberFromString(separator > 0 ? pair.slice(0, separator) : '');
+    const code = separator > 0 ? pair.slice(separator + 1) : '';
+    if (!phone || !/^\d{4,6}$/.test(code)) {
+      ctx.addIssue({ code: 'custom', message: `"${pair}" must be +E164number:code with a 4-6 digit code` });
+      continue;
+    }
+    numbers.set(phone.number, code);
+  }
+  return numbers;
+});
+
+/** Express `trust proxy`: hop count or addresses/subnets; `true` would let any client pick its own address. */
+const trustProxy = optionalText.transform((value, ctx): number | string[] | false => {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true' || value === '*') {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'true would trust any X-Forwarded-For a client sends; give the number of proxy hops (e.g. 1) or their addresses',
+    });
+    return z.NEVER;
+  }
+  return list(value);
+});
+
+const corsOrigins = optionalText.transform((value, ctx) => {
+  const origins = list(value);
+  for (const origin of origins) {
+    let ok = false;
+    try {
+      ok = new URL(origin).origin === origin;
+    } catch {
+      ok = false;
+    }
+    if (!ok) ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });
+  }
+  return origins.length > 0 ? origins : undefined;
+});
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1');
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.string().default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    API_KEYS: apiKeys,
+    VONAGE_API_KEY: optionalText,
+    VONAGE_API_SECRET: optionalText,
+    VONAGE_API_HOST: z.url({ protocol: /^https?$/ }).default('https://api.nexmo.com'),
+    VONAGE_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
+    VONAGE_BRAND_NAME: z.string().min(1).max(18).default('MyApp'),
+    VERIFY_CODE_LENGTH: z.coerce
+      .number()
+      .refine((n) => n === 4 || n === 6, 'must be 4 or 6')
+      .default(6),
+    VERIFY_PIN_EXPIRY: intInRange(300, 60, 3600),
+    VERIFY_WORKFLOW_ID: intInRange(1, 1, 7),
+    REDIS_URL: optionalText,
+    REDIS_CLUSTER: booleanFlag,
+    REDIS_KEY_PREFIX: z.string().max(64).default('otp:'),
+    ALLOWED_COUNTRIES: allowedCountries,
+    TEST_NUMBERS: testNumbers,
+    LIMIT_SENDS_PER_NUMBER: limitRule('5/1h'),
+    LIMIT_SENDS_PER_CALLER: limitRule('300/1m'),
+    LIMIT_FAILED_CHECKS_PER_NUMBER: limitRule('10/1h'),
+    LIMIT_AUTH_FAILURES_PER_IP: limitRule('20/1m'),
+    TRUST_PROXY: trustProxy,
+    CORS_ORIGINS: corsOrigins,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    const sandbox = env.VONAGE_API_KEY === undefined && env.VONAGE_API_SECRET === undefined;
+    const production = env.NODE_ENV === 'production';
+    if ((env.VONAGE_API_KEY === undefined) !== (env.VONAGE_API_SECRET === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VONAGE_API_SECRET'],
+        message: 'set both VONAGE_API_KEY and VONAGE_API_SECRET, or neither for sandbox mode',
+      });
+    }
+    if (sandbox && production) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VONAGE_API_KEY'],
+        message: 'sandbox mode (no Vonage credentials) refuses to start with NODE_ENV=production',
+      });
+    }
+    if (!sandbox && env.API_KEYS.size === 0) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required when Vonage credentials are set' });
+    }
+    if (production && env.REDIS_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required with NODE_ENV=production' });
+    }
+    if (env.REDIS_CLUSTER && env.REDIS_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL' });
+    }
+  })
+  .transform((env) => {
+    const sandbox = env.VONAGE_API_KEY === undefined;
+    const apiKeys = env.API_KEYS.size > 0 ? env.API_KEYS : new Map([['local', 'dev-key']]);
+    return { ...env, API_KEYS: apiKeys, sandbox };
+  });
+
+export type Config = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (after dotenv), throwing a ConfigError that lists every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || 'environment';
+    return `${name}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}

@@ -1,0 +1,57 @@
+// Turns every error into an application/problem+json answer (RFC 9457) and logs it exactly once.
+// Nothing internal reaches the caller: unknown errors become a plain 500.
+
+import type { ErrorRequestHandler, Response } from 'express';
+import { ApiError, errors } from './errors';
+
+/** Errors thrown by body-parser carry an HTTP status and a `type`. */
+function fromBodyParser(error: unknown): ApiError | undefined {
+  const type = (error as { type?: unknown } | undefined)?.type;
+  if (type === 'entity.too.large') return errors.payloadTooLarge();
+  if (type === 'entity.parse.failed') {
+    return errors.validationFailed([{ path: '', message: 'body is not valid JSON' }], 'The body is not valid JSON.');
+  }
+  if (typeof type === 'string' && /^(encoding|charset)\./.test(type)) {
+    return errors.validationFailed([{ path: '', message: 'unsupported body encoding or charset' }]);
+  }
+  if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
+    return errors.validationFailed([{ path: '', message: 'the body could not be read' }]);
+  }
+  return undefined;
+}
+
+export function sendProblem(res: Response, error: ApiError): void {
+  const { retryAfterSeconds } = error.extensions;
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:otp-verify:problem:${error.code}`,
+        title: error.title,
+        status: error.status,
+        detail: error.detail,
+        code: error.code,
+        ...error.extensions,
+      }),
+    );
+}
+
+export function createErrorHandler(): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const apiError = error instanceof ApiError ? error : (fromBodyParser(error) ?? errors.internal());
+    const log = req.log;
+    if (apiError.status >= 500) {
+      const cause = error instanceof ApiError ? (error as Error & { cause?: unknown }).cause : error;
+      log?.error({ err: cause ?? error, code: apiError.code }, apiError.title);
+    } else {
+      log?.info({ code: apiError.code, status: apiError.status }, apiError.title);
+    }
+    sendProblem(res, apiError);
+  };
+}

@@ -1,0 +1,52 @@
+// Builds the Redis client (single node or Cluster) with fail-fast settings: no offline queue and a short
+// command timeout, so an outage becomes a quick 503 instead of requests piling up, and reconnects
+// forever in the background so the service heals by itself when Redis returns.
+
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisSettings {
+  url: string;
+  cluster: boolean;
+  /** Bound on one command; a frozen Redis answers store_unavailable after this. */
+  commandTimeoutMs?: number;
+}
+
+const retryStrategy = (attempt: number) => Math.min(50 * 2 ** attempt, 500);
+
+export function createRedisClient(settings: RedisSettings): RedisClient {
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: settings.commandTimeoutMs ?? 1000,
+    connectTimeout: 1000,
+    retryStrategy,
+    lazyConnect: true,
+  };
+  if (!settings.cluster) return new Redis(settings.url, common);
+  const seeds = settings.url.split(',').map((seed) => {
+    const url = new URL(seed.includes('://') ? seed.trim() : `redis://${seed.trim()}`);
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  });
+  const first = new URL(settings.url.split(',')[0]?.includes('://') ? settings.url.split(',')[0] ?? '' : 'redis://x');
+  return new Cluster(seeds, {
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    clusterRetryStrategy: retryStrategy,
+    redisOptions: {
+      ...common,
+      username: first.username || undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+    },
+  });
+}
+
+/** Connects once at start-up; a Redis that is down now still lets the process start (readyz says 503). */
+export async function connectRedis(client: RedisClient): Promise<void> {
+  try {
+    await client.connect();
+  } catch {
+    // ioredis keeps retrying in the background per retryStrategy.
+  }
+}

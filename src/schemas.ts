@@ -1,0 +1,114 @@
+// Request and response schemas of the HTTP API. The same zod schemas validate requests and generate the
+// OpenAPI document, so the two cannot drift apart.
+
+import { z } from 'zod';
+
+const phoneNumber = z
+  .string()
+  .min(3)
+  .max(32)
+  .meta({ description: 'Any common written form; E.164 preferred.', example: '+447400123456' });
+const country = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code such as GB')
+  .transform((value) => value.toUpperCase())
+  .meta({ description: 'ISO 3166 alpha-2, for numbers written without their country code.', example: 'GB' });
+const requestId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a request id returned by request-token')
+  .meta({ example: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' });
+
+export const requestTokenBody = z
+  .strictObject({
+    phoneNumber,
+    country: country.optional(),
+    brand: z.string().min(1).max(18).optional().meta({ description: 'Name shown in the message.', example: 'MyApp' }),
+    codeLength: z.union([z.literal(4), z.literal(6)]).optional(),
+    locale: z
+      .string()
+      .regex(/^[a-z]{2}-[a-z]{2}$/, 'must look like en-gb')
+      .optional()
+      .meta({ description: 'Vonage `lg`.', example: 'en-gb' }),
+    workflowId: z.number().int().min(1).max(7).optional(),
+    pinExpiry: z.number().int().min(60).max(3600).optional().meta({ description: 'Seconds.' }),
+    nextEventWait: z.number().int().min(60).max(900).optional().meta({ description: 'Seconds.' }),
+  })
+  .meta({ id: 'RequestTokenBody', example: { phoneNumber: '+447400123456' } });
+
+/** Exactly one of requestId / phoneNumber identifies a verification. */
+const byIdOrNumber = <T extends z.ZodRawShape>(extra: T) =>
+  z
+    .strictObject({ requestId: requestId.optional(), phoneNumber: phoneNumber.optional(), country: country.optional(), ...extra })
+    .superRefine((parsed, ctx) => {
+      const body = parsed as { requestId?: string; phoneNumber?: string; country?: string };
+      const given = Number(body.requestId !== undefined) + Number(body.phoneNumber !== undefined);
+      if (given !== 1) {
+        ctx.addIssue({ code: 'custom', path: ['requestId'], message: 'give exactly one of requestId or phoneNumber' });
+      }
+      if (body.country !== undefined && body.phoneNumber === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['country'], message: 'country only goes with phoneNumber' });
+      }
+    });
+
+export const verifyTokenBody = byIdOrNumber({
+  code: z.string().regex(/^\d{4,6}$/, 'must be 4 to 6 digits').meta({ example: '123456' }),
+}).meta({ id: 'VerifyTokenBody', example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', code: '123456' } });
+
+export const cancelBody = byIdOrNumber({}).meta({
+  id: 'CancelBody',
+  example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
+});
+
+export const nextEventBody = byIdOrNumber({}).meta({
+  id: 'NextEventBody',
+  example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
+});
+
+export const requestIdParams = z.strictObject({ requestId });
+
+export const verificationStatus = z.enum(['pending', 'verified', 'cancelled', 'expired', 'failed']);
+
+export const startedResponse = z
+  .object({
+    requestId,
+    phoneNumber,
+    status: z.literal('pending'),
+    expiresAt: z.iso.datetime(),
+    replacedRequestId: requestId.optional(),
+  })
+  .meta({ id: 'Started' });
+
+export const verifiedResponse = z
+  .object({ verified: z.literal(true), requestId, phoneNumber })
+  .meta({ id: 'Verified' });
+
+export const cancelledResponse = z.object({ cancelled: z.literal(true), requestId }).meta({ id: 'Cancelled' });
+
+export const nextEventResponse = z.object({ requestId }).meta({ id: 'NextEventTriggered' });
+
+export const verificationResponse = z
+  .object({
+    requestId,
+    phoneNumber,
+    status: verificationStatus,
+    createdAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'Verification' });
+
+export const problemResponse = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().meta({ description: 'Stable snake_case error code; see the README error table.' }),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    retryAfterSeconds: z.number().int().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });

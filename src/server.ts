@@ -1,0 +1,73 @@
+// The process entry: reads .env and the environment once, builds the service, listens, and shuts down
+// gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests within a bound, close Redis).
+
+import type { Server } from 'node:http';
+import 'dotenv/config';
+import { Agent, setGlobalDispatcher } from 'undici';
+import { compose } from './compose';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+
+  // The SDK calls the global fetch: one keep-alive pool with a ceiling, instead of a socket per call.
+  setGlobalDispatcher(new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 }));
+
+  const service = await compose(config, logger);
+  if (config.sandbox) {
+    logger.warn(
+      { vonageHost: service.vonageHost, callers: [...config.API_KEYS.keys()] },
+      'SANDBOX MODE: no Vonage credentials, codes go to the local Verify simulator, not to phones. ' +
+        'Read them at GET /sandbox/messages. Default API key for caller "local": dev-key',
+    );
+  }
+
+  const server: Server = service.app.listen(config.PORT, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ port, sandbox: config.sandbox, store: config.REDIS_URL ? 'redis' : 'memory' }, `listening on :${port}`);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 60_000;
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing their connections');
+      server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(async () => {
+      clearTimeout(force);
+      await service.close();
+      logger.info('stopped');
+      logger.flush?.();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

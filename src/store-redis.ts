@@ -1,0 +1,110 @@
+// Redis VerificationStore: what production and the tests use. One verification's keys share a hash tag
+// ({caller:+number}) so its transaction stays in one Redis Cluster slot; the request-id index is the
+// only key outside it, written first so a record is never unreachable by its id.
+
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock';
+import { errors } from './errors';
+import type { RedisClient } from './redis-client';
+import type { VerificationRecord, VerificationStore } from './store';
+
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+interface IndexEntry {
+  caller: string;
+  phoneNumber: string;
+}
+
+/** Turns any Redis failure into store_unavailable, keeping the cause for the one log line. */
+export function storeFailure(cause: unknown): Error {
+  const error = errors.storeUnavailable();
+  (error as Error & { cause?: unknown }).cause = cause;
+  return error;
+}
+
+export class RedisVerificationStore implements VerificationStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The hash tag of one caller's number: every key of its verifications lands in one slot. */
+  tag(caller: string, phoneNumber: string): string {
+    return `${this.prefix}{${caller}:${phoneNumber}}`;
+  }
+
+  recordKey(record: Pick<VerificationRecord, 'caller' | 'phoneNumber' | 'requestId'>): string {
+    return `${this.tag(record.caller, record.phoneNumber)}:v:${record.requestId}`;
+  }
+
+  indexKey(requestId: string): string {
+    return `${this.prefix}id:{${requestId}}`;
+  }
+
+  async create(record: VerificationRecord, retainUntil: number): Promise<void> {
+    const ttl = Math.max(1000, retainUntil - this.clock.now());
+    const index: IndexEntry = { caller: record.caller, phoneNumber: record.phoneNumber };
+    await this.run(async () => {
+      await this.redis.set(this.indexKey(record.requestId), JSON.stringify(index), 'PX', ttl);
+      const result = await this.redis
+        .multi()
+        .set(this.recordKey(record), JSON.stringify(record), 'PX', ttl)
+        .set(`${this.tag(record.caller, record.phoneNumber)}:cur`, record.requestId, 'PX', ttl)
+        .exec();
+      const failed = result?.find(([error]) => error);
+      if (!result || failed) throw failed?.[0] ?? new Error('transaction aborted');
+    });
+  }
+
+  async update(record: VerificationRecord): Promise<void> {
+    await this.run(() => this.redis.set(this.recordKey(record), JSON.stringify(record), 'KEEPTTL', 'XX'));
+  }
+
+  async findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {
+    return this.run(async () => {
+      const raw = await this.redis.get(this.indexKey(requestId));
+      if (raw === null) return undefined;
+      const index = JSON.parse(raw) as IndexEntry;
+      if (index.caller !== caller) return undefined;
+      return this.read(this.recordKey({ caller, phoneNumber: index.phoneNumber, requestId }));
+    });
+  }
+
+  async findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
+    return this.run(async () => {
+      const requestId = await this.redis.get(`${this.tag(caller, phoneNumber)}:cur`);
+      if (requestId === null) return undefined;
+      return this.read(this.recordKey({ caller, phoneNumber, requestId }));
+    });
+  }
+
+  async lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomUUID();
+    const ok = await this.run(() =>
+      this.redis.set(`${this.tag(caller, phoneNumber)}:lock`, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+    );
+    return ok === 'OK' ? token : undefined;
+  }
+
+  async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
+    await this.run(() => this.redis.eval(UNLOCK, 1, `${this.tag(caller, phoneNumber)}:lock`, token));
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.redis.ping());
+  }
+
+  private async read(key: string): Promise<VerificationRecord | undefined> {
+    const raw = await this.redis.get(key);
+    return raw === null ? undefined : (JSON.parse(raw) as VerificationRecord);
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (cause) {
+      throw storeFailure(cause);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// The verification store: what the service keeps about each verification, and the interface that the
+// Redis and in-memory implementations share.
+
+export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
+
+export interface VerificationRecord {
+  requestId: string;
+  caller: string;
+  /** E.164. */
+  phoneNumber: string;
+  status: VerificationStatus;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  expiresAt: number;
+  finishedAt?: number;
+  /** A TEST_NUMBERS verification: never sent to Vonage. */
+  test?: boolean;
+  replacedRequestId?: string;
+}
+
+/** How long finished and expired records stay, so late calls get already_verified / verification_expired. */
+export const RECORD_RETENTION_MS = 60 * 60 * 1000;
+
+export interface VerificationStore {
+  /** Writes a new verification and makes it the number's current one; its expiry is set in the same step. */
+  create(record: VerificationRecord, retainUntil: number): Promise<void>;
+  /** Rewrites an existing record (status changes), keeping its expiry. */
+  update(record: VerificationRecord): Promise<void>;
+  /** The caller's own record with this id; another caller's id is simply not found. */
+  findById(caller: string, requestId: string): Promise<VerificationRecord | undefined>;
+  /** The caller's latest verification for this number. */
+  findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined>;
+  /** A short lease that serialises work on one caller's number across instances; undefined when held. */
+  lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined>;
+  unlock(caller: string, phoneNumber: string, token: string): Promise<void>;
+  /** Throws store_unavailable when the store cannot answer. */
+  ping(): Promise<void>;
+}

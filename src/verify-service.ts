@@ -1,0 +1,481 @@
+// The verification rules: what request, verify, cancel, next-event and status mean for one caller,
+// on top of the store, the rate limits and the Vonage gateway. Knows nothing about HTTP.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CountryCode } from 'libphonenumber-js/max';
+import type { Clock } from './clock';
+import type { LimitRule } from './config';
+import { ApiError, errors } from './errors';
+import type { Logger } from './logger';
+import { maskPhone, normalisePhone, parsePhone, requirePhone } from './phone';
+import { type LimitDecision, limitKeys, type RateLimiter, type Reservation } from './rate-limiter';
+import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStatus, type VerificationStore } from './store';
+import type { StartOutcome, VerifyGateway } from './vonage-verify';
+
+/** Vonage refuses to cancel a verification in its first 30 seconds. */
+const CANCEL_WINDOW_MS = 30_000;
+
+export type FunnelEvent =
+  | 'started'
+  | 'verified'
+  | 'wrong_code'
+  | 'too_many_attempts'
+  | 'expired'
+  | 'cancelled'
+  | 'rate_limited'
+  | 'refused_country'
+  | 'refused_number';
+
+export interface ServiceSettings {
+  brand: string;
+  codeLength: 4 | 6;
+  pinExpirySeconds: number;
+  workflowId: number;
+  vonageTimeoutMs: number;
+  testNumbers: Map<string, string>;
+  allowedCountries: Set<CountryCode> | undefined;
+  limits: {
+    sendsPerNumber: LimitRule;
+    sendsPerCaller: LimitRule;
+    failedChecksPerNumber: LimitRule;
+  };
+  keyPrefix: string;
+}
+
+export interface ServiceDeps {
+  store: VerificationStore;
+  limiter: RateLimiter;
+  gateway: VerifyGateway;
+  clock: Clock;
+  settings: ServiceSettings;
+  onFunnel?: (caller: string, event: FunnelEvent) => void;
+}
+
+export interface CallContext {
+  caller: string;
+  log: Logger;
+}
+
+export interface RequestTokenInput {
+  phoneNumber: string;
+  country?: string;
+  brand?: string;
+  codeLength?: 4 | 6;
+  locale?: string;
+  workflowId?: number;
+  pinExpiry?: number;
+  nextEventWait?: number;
+}
+
+/** Exactly one of the two, as the API requires. */
+export type VerificationRef = { requestId: string } | { phoneNumber: string; country?: string };
+
+export interface VerificationView {
+  requestId: string;
+  phoneNumber: string;
+  status: VerificationStatus;
+  createdAt: string;
+  expiresAt: string;
+  finishedAt?: string;
+}
+
+export interface StartedView {
+  requestId: string;
+  phoneNumber: string;
+  status: 'pending';
+  expiresAt: string;
+  replacedRequestId?: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class VerifyService {
+  private readonly keys;
+  private readonly lockTtlMs: number;
+  private readonly lockWaitMs: number;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.keys = limitKeys(deps.settings.keyPrefix);
+    // A request-token holds the lock for at most three Vonage calls (start, cancel, start again).
+    this.lockTtlMs = deps.settings.vonageTimeoutMs * 3 + 5_000;
+    this.lockWaitMs = deps.settings.vonageTimeoutMs * 3 + 1_000;
+  }
+
+  async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
+    const { settings } = this.deps;
+    const phoneNumber = this.phoneForSending(ctx, input.phoneNumber, input.country);
+    const arrivedAt = this.deps.clock.now();
+    const sends = await this.reserveSends(ctx, phoneNumber);
+    let started: VerificationRecord | undefined;
+    try {
+      const waited = await this.withLock(ctx, phoneNumber, async (contended) => {
+        if (contended) {
+          // Someone else started a code for this number while we waited: theirs is the one in flight.
+          const current = await this.deps.store.findCurrent(ctx.caller, phoneNumber);
+          if (current && this.effectiveStatus(current) === 'pending' && current.createdAt >= arrivedAt) {
+            throw errors.verificationInProgress(current.requestId, this.retryAfterSeconds(current));
+          }
+        }
+        const pinExpiry = input.pinExpiry ?? settings.pinExpirySeconds;
+        const testCode = settings.testNumbers.get(phoneNumber);
+        if (testCode !== undefined) {
+          started = await this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);
+          return started;
+        }
+        const params = {
+          phoneNumber,
+          brand: input.brand ?? settings.brand,
+          codeLength: input.codeLength ?? settings.codeLength,
+          workflowId: input.workflowId ?? settings.workflowId,
+          pinExpiry,
+          ...(input.locale ? { locale: input.locale } : {}),
+          ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
+        };
+        const first = await this.deps.gateway.start(params);
+        if (first.kind === 'started') {
+          started = await this.record(ctx, first.requestId, phoneNumber, pinExpiry, false);
+          return started;
+        }
+        const replaced = await this.replaceInFlight(ctx, phoneNumber, first);
+        const second = await this.deps.gateway.start(params);
+        if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
+        started = await this.record(ctx, second.requestId, phoneNumber, pinExpiry, false, replaced);
+        return started;
+      });
+      this.deps.onFunnel?.(ctx.caller, 'started');
+      return {
+        requestId: waited.requestId,
+        phoneNumber: waited.phoneNumber,
+        status: 'pending',
+        expiresAt: iso(waited.expiresAt),
+        ...(waited.replacedRequestId ? { replacedRequestId: waited.replacedRequestId } : {}),
+      };
+    } finally {
+      // Sends count codes actually started: anything else gives its slots back.
+      if (!started) await this.releaseAll(ctx, sends);
+    }
+  }
+
+  async verifyToken(ctx: CallContext, ref: VerificationRef, code: string): Promise<VerificationView> {
+    const found = await this.find(ctx, ref);
+    return this.withLock(ctx, found.phoneNumber, async () => {
+      const record = await this.reload(ctx, found);
+      this.requirePending(ctx, record, 'verify');
+      const failed = await this.reserve(ctx, this.keys.failedChecksPerNumber(ctx.caller, record.phoneNumber), 'failed');
+      let wrong = false;
+      try {
+        const outcome = record.test
+          ? this.checkTestCode(record.phoneNumber, code)
+          : await this.deps.gateway.check(record.requestId, code);
+        switch (outcome.kind) {
+          case 'verified': {
+            const done = await this.finish(record, 'verified');
+            this.deps.onFunnel?.(ctx.caller, 'verified');
+            return this.view(done);
+          }
+          case 'mismatch':
+            wrong = true;
+            this.deps.onFunnel?.(ctx.caller, 'wrong_code');
+            throw errors.codeMismatch(record.requestId);
+          case 'too_many_attempts':
+            wrong = true;
+            await this.finish(record, 'failed');
+            this.deps.onFunnel?.(ctx.caller, 'too_many_attempts');
+            throw errors.tooManyAttempts(record.requestId);
+          case 'not_found':
+            // Vonage no longer knows it as active (it ended on its side): it is over for us too.
+            await this.finish(record, 'expired');
+            throw errors.verificationNotFound();
+        }
+      } finally {
+        // Only wrong codes count against the number; anything else gives the slot back.
+        if (!wrong) await this.releaseAll(ctx, [failed]);
+      }
+    });
+  }
+
+  async cancel(ctx: CallContext, ref: VerificationRef): Promise<{ cancelled: true; requestId: string }> {
+    const found = await this.find(ctx, ref);
+    return this.withLock(ctx, found.phoneNumber, async () => {
+      const record = await this.reload(ctx, found);
+      this.requirePending(ctx, record, 'cancel');
+      const outcome = record.test ? { kind: 'done' as const } : await this.deps.gateway.cancel(record.requestId);
+      if (outcome.kind === 'refused') {
+        throw errors.cancelNotAllowed(record.requestId, this.cancelWindowLeftSeconds(record));
+      }
+      if (outcome.kind === 'not_found') {
+        await this.finish(record, 'expired');
+        throw errors.verificationNotFound();
+      }
+      await this.finish(record, 'cancelled');
+      this.deps.onFunnel?.(ctx.caller, 'cancelled');
+      return { cancelled: true, requestId: record.requestId };
+    });
+  }
+
+  async nextEvent(ctx: CallContext, ref: VerificationRef): Promise<{ requestId: string }> {
+    const found = await this.find(ctx, ref);
+    return this.withLock(ctx, found.phoneNumber, async () => {
+      const record = await this.reload(ctx, found);
+      this.requirePending(ctx, record, 'next-event');
+      if (record.test) throw errors.noMoreEvents(record.requestId);
+      // A resend costs like a send, so it counts against the same limits.
+      const sends = await this.reserveSends(ctx, record.phoneNumber);
+      let sent = false;
+      try {
+        const outcome = await this.deps.gateway.triggerNextEvent(record.requestId);
+        if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
+        if (outcome.kind === 'not_found') {
+          await this.finish(record, 'expired');
+          throw errors.verificationNotFound();
+        }
+        sent = true;
+        return { requestId: record.requestId };
+      } finally {
+        if (!sent) await this.releaseAll(ctx, sends);
+      }
+    });
+  }
+
+  async status(ctx: CallContext, requestId: string): Promise<VerificationView> {
+    const record = await this.deps.store.findById(ctx.caller, requestId);
+    if (!record) throw errors.verificationNotFound();
+    return this.view(record);
+  }
+
+  // --- the steps -----------------------------------------------------------------------------------
+
+  /** Parses the number a code is to be sent to; test numbers skip validity, not limits. */
+  private phoneForSending(ctx: CallContext, input: string, country: string | undefined): string {
+    const { testNumbers, allowedCountries } = this.deps.settings;
+    const loose = normalisePhone(input, country);
+    if (loose !== undefined && testNumbers.has(loose)) return loose;
+    try {
+      return requirePhone(input, country, allowedCountries).e164;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'country_not_allowed') {
+        this.deps.onFunnel?.(ctx.caller, 'refused_country');
+      }
+      if (error instanceof ApiError && error.code === 'number_not_supported') {
+        this.deps.onFunnel?.(ctx.caller, 'refused_number');
+      }
+      throw error;
+    }
+  }
+
+  /** Vonage said status 10 for one of this caller's requests: cancel it so a new one can start. */
+  private async replaceInFlight(
+    ctx: CallContext,
+    phoneNumber: string,
+    inFlight: Extract<StartOutcome, { kind: 'in_flight' }>,
+  ): Promise<string> {
+    const own = await this.deps.store.findById(ctx.caller, inFlight.requestId);
+    if (!own || own.phoneNumber !== phoneNumber) throw errors.concurrentVerification();
+    const cancelled = await this.deps.gateway.cancel(own.requestId);
+    if (cancelled.kind === 'refused') {
+      // The code already sent is still valid: the caller should use it.
+      throw errors.verificationInProgress(own.requestId, this.retryAfterSeconds(own));
+    }
+    if (own.status === 'pending') await this.finish(own, cancelled.kind === 'done' ? 'cancelled' : 'expired');
+    ctx.log.info({ requestId: own.requestId }, 'replaced in-flight verification');
+    return own.requestId;
+  }
+
+  private async inFlightError(ctx: CallContext, requestId: string): Promise<ApiError> {
+    const own = await this.deps.store.findById(ctx.caller, requestId);
+    return own ? errors.verificationInProgress(own.requestId, this.retryAfterSeconds(own)) : errors.concurrentVerification();
+  }
+
+  /**
+   * Stores a verification Vonage has started. If the store cannot take it, the code is out there without
+   * a record: cancel it at Vonage, or, where Vonage refuses (always in the first 30 s), log its id so
+   * an operator can account for it, and answer 503.
+   */
+  private async record(
+    ctx: CallContext,
+    requestId: string,
+    phoneNumber: string,
+    pinExpirySeconds: number,
+    test: boolean,
+    replacedRequestId?: string,
+  ): Promise<VerificationRecord> {
+    const now = this.deps.clock.now();
+    const record: VerificationRecord = {
+      requestId,
+      caller: ctx.caller,
+      phoneNumber,
+      status: 'pending',
+      createdAt: now,
+      expiresAt: now + pinExpirySeconds * 1000,
+      ...(test ? { test: true } : {}),
+      ...(replacedRequestId ? { replacedRequestId } : {}),
+    };
+    try {
+      await this.deps.store.create(record, record.expiresAt + RECORD_RETENTION_MS);
+      return record;
+    } catch (error) {
+      if (!test) await this.abandon(ctx, requestId, phoneNumber);
+      throw error;
+    }
+  }
+
+  private async abandon(ctx: CallContext, requestId: string, phoneNumber: string): Promise<void> {
+    let outcome = 'error';
+    try {
+      outcome = (await this.deps.gateway.cancel(requestId)).kind;
+    } catch (error) {
+      outcome = error instanceof ApiError ? error.code : 'error';
+    }
+    if (outcome === 'done') {
+      ctx.log.warn({ requestId }, 'store failed after start; verification cancelled at Vonage');
+    } else {
+      ctx.log.error(
+        { requestId, phone: maskPhone(phoneNumber), cancel: outcome, untracked: true },
+        'store failed after start and Vonage refused the cancel: untracked verification',
+      );
+    }
+  }
+
+  private async find(ctx: CallContext, ref: VerificationRef): Promise<VerificationRecord> {
+    let record: VerificationRecord | undefined;
+    if ('requestId' in ref) {
+      record = await this.deps.store.findById(ctx.caller, ref.requestId);
+    } else {
+      const phone = parsePhone(ref.phoneNumber, ref.country)?.e164 ?? normalisePhone(ref.phoneNumber, ref.country);
+      if (phone === undefined) throw errors.invalidPhoneNumber();
+      record = await this.deps.store.findCurrent(ctx.caller, phone);
+    }
+    if (!record) throw errors.verificationNotFound();
+    return record;
+  }
+
+  /** The record as it is now that we hold the lock: another request may have changed it meanwhile. */
+  private async reload(ctx: CallContext, found: VerificationRecord): Promise<VerificationRecord> {
+    const record = await this.deps.store.findById(ctx.caller, found.requestId);
+    if (!record) throw errors.verificationNotFound();
+    return record;
+  }
+
+  private requirePending(_ctx: CallContext, record: VerificationRecord, _action: string): void {
+    switch (this.effectiveStatus(record)) {
+      case 'pending':
+        return;
+      case 'verified':
+        throw errors.alreadyVerified(record.requestId);
+      case 'failed':
+        throw errors.tooManyAttempts(record.requestId);
+      default:
+        throw errors.verificationExpired(record.requestId);
+    }
+  }
+
+  private effectiveStatus(record: VerificationRecord): VerificationStatus {
+    return record.status === 'pending' && this.deps.clock.now() >= record.expiresAt ? 'expired' : record.status;
+  }
+
+  private async finish(record: VerificationRecord, status: VerificationStatus): Promise<VerificationRecord> {
+    const done: VerificationRecord = { ...record, status, finishedAt: this.deps.clock.now() };
+    await this.deps.store.update(done);
+    return done;
+  }
+
+  private view(record: VerificationRecord): VerificationView {
+    const status = this.effectiveStatus(record);
+    const finishedAt = record.finishedAt ?? (status === 'expired' ? record.expiresAt : undefined);
+    return {
+      requestId: record.requestId,
+      phoneNumber: record.phoneNumber,
+      status,
+      createdAt: iso(record.createdAt),
+      expiresAt: iso(record.expiresAt),
+      ...(finishedAt !== undefined ? { finishedAt: iso(finishedAt) } : {}),
+    };
+  }
+
+  private checkTestCode(phoneNumber: string, code: string): { kind: 'verified' | 'mismatch' } {
+    const expected = Buffer.from(this.deps.settings.testNumbers.get(phoneNumber) ?? '');
+    const given = Buffer.from(code);
+    const same = expected.length === given.length && timingSafeEqual(expected, given);
+    return { kind: same ? 'verified' : 'mismatch' };
+  }
+
+  /** Seconds until a new code can be requested for this one's number: the cancel window, or its expiry. */
+  private retryAfterSeconds(record: VerificationRecord): number {
+    const now = this.deps.clock.now();
+    const windowLeft = record.createdAt + CANCEL_WINDOW_MS - now;
+    return Math.max(1, Math.ceil((windowLeft > 0 ? windowLeft : record.expiresAt - now) / 1000));
+  }
+
+  private cancelWindowLeftSeconds(record: VerificationRecord): number | undefined {
+    const left = record.createdAt + CANCEL_WINDOW_MS - this.deps.clock.now();
+    return left > 0 ? Math.ceil(left / 1000) : undefined;
+  }
+
+  // --- limits and locks ----------------------------------------------------------------------------
+
+  private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
+    const { limits } = this.deps.settings;
+    const perNumber = await this.reserve(ctx, this.keys.sendsPerNumber(ctx.caller, phoneNumber), 'number', limits.sendsPerNumber);
+    try {
+      const perCaller = await this.reserve(ctx, this.keys.sendsPerCaller(ctx.caller), 'caller', limits.sendsPerCaller);
+      return [perNumber, perCaller];
+    } catch (error) {
+      await this.releaseAll(ctx, [perNumber]);
+      throw error;
+    }
+  }
+
+  private async reserve(
+    ctx: CallContext,
+    key: string,
+    what: 'number' | 'caller' | 'failed',
+    rule: LimitRule = this.deps.settings.limits.failedChecksPerNumber,
+  ): Promise<Reservation> {
+    const decision: LimitDecision = await this.deps.limiter.reserve(key, rule);
+    if (decision.allowed) return decision.reservation;
+    this.deps.onFunnel?.(ctx.caller, 'rate_limited');
+    const description = {
+      number: `codes sent to this number (${rule.text})`,
+      caller: `codes sent by this caller (${rule.text})`,
+      failed: `wrong codes for this number (${rule.text})`,
+    }[what];
+    throw errors.rateLimited(decision.retryAfterMs / 1000, description);
+  }
+
+  /** Refunds are best effort: a failure here must not hide the answer the caller is owed. */
+  private async releaseAll(ctx: CallContext, reservations: Reservation[]): Promise<void> {
+    for (const reservation of reservations) {
+      try {
+        await this.deps.limiter.release(reservation);
+      } catch (error) {
+        ctx.log.warn({ err: error }, 'could not give a rate-limit slot back');
+      }
+    }
+  }
+
+  /**
+   * Runs `work` holding the lease on this caller's number, so racing requests for one number take turns
+   * (and at most one of them starts a verification). `contended` tells work that it had to wait.
+   */
+  private async withLock<T>(ctx: CallContext, phoneNumber: string, work: (contended: boolean) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.lockWaitMs;
+    let contended = false;
+    let delay = 5;
+    for (;;) {
+      const token = await this.deps.store.lock(ctx.caller, phoneNumber, this.lockTtlMs);
+      if (token !== undefined) {
+        try {
+          return await work(contended);
+        } finally {
+          await this.deps.store.unlock(ctx.caller, phoneNumber, token).catch((error: unknown) => {
+            ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
+          });
+        }
+      }
+      contended = true;
+      if (Date.now() >= deadline) throw errors.upstreamTimeout();
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+}
