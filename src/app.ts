@@ -8,11 +8,11 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './auth';
 import type { Config } from './config';
-import { ApiError, errors } from './errors';
 import { createErrorHandler, sendProblem } from './error-handler';
+import { ApiError, errors } from './errors';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import { type RateLimiter, limitKeys } from './rate-limiter';
+import { limitKeys, type RateLimiter } from './rate-limiter';
 import { createApiRouter } from './routes';
 import type { VerificationStore } from './store';
 import type { VerifyService } from './verify-service';
@@ -58,7 +58,11 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       serializers: {
-        req: (req: { id: unknown; method: unknown; url: unknown }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: unknown; url: unknown }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
         res: (res: { statusCode: unknown }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
@@ -105,7 +109,10 @@ export function createApp(deps: AppDeps): Express {
       await deps.store.ping();
       res.json({ status: 'ready', store: 'ok', vonage: config.sandbox ? 'sandbox' : 'configured' });
     } catch {
-      sendProblem(res, new ApiError(503, 'store_unavailable', 'Not ready', 'The verification store is not answering.'));
+      sendProblem(
+        res,
+        new ApiError(503, 'store_unavailable', 'Not ready', 'The verification store is not answering.'),
+      );
     }
   });
   app.get('/metrics', async (_req, res) => {

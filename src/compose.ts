@@ -39,7 +39,11 @@ export interface ComposeOptions {
   defaultMetrics?: boolean;
 }
 
-export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<Composed> {
+export async function compose(
+  config: Config,
+  logger: Logger,
+  options: ComposeOptions = {},
+): Promise<Composed> {
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
 
@@ -72,8 +76,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
   }
 
   const vonage = new Vonage(credentials, { apiHost: vonageHost, timeout: config.VONAGE_TIMEOUT_MS });
-  const gateway = new VonageVerifyGateway(vonage.verify as unknown as SdkVerifyClient, (op, outcome, seconds) =>
-    metrics.observeVonage(op, outcome, seconds),
+  const gateway = new VonageVerifyGateway(
+    vonage.verify as unknown as SdkVerifyClient,
+    (op, outcome, seconds) => metrics.observeVonage(op, outcome, seconds),
   );
 
   const service = new VerifyService({
@@ -111,7 +116,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
       ? {
           sandbox: {
             messages: (filter?: { number?: string }) =>
-              sandboxSim.messages(filter).map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
+              sandboxSim
+                .messages(filter)
+                .map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
           },
         }
       : {}),

@@ -83,7 +83,8 @@ const allowedCountries = optionalText.transform((value, ctx) => {
   const known = new Set<string>(getCountries());
   const countries = list(value).map((code) => code.toUpperCase());
   for (const code of countries) {
-    if (!known.has(code)) ctx.addIssue({ code: 'custom', message: `"${code}" is not an ISO 3166 alpha-2 code` });
+    if (!known.has(code))
+      ctx.addIssue({ code: 'custom', message: `"${code}" is not an ISO 3166 alpha-2 code` });
   }
   return countries.length > 0 ? new Set(countries as CountryCode[]) : undefined;
 });
@@ -127,7 +128,8 @@ const corsOrigins = optionalText.transform((value, ctx) => {
     } catch {
       ok = false;
     }
-    if (!ok) ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });
+    if (!ok)
+      ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin like https://app.example.com` });
   }
   return origins.length > 0 ? origins : undefined;
 });
@@ -184,13 +186,21 @@ export const configSchema = z
       });
     }
     if (!sandbox && env.API_KEYS.size === 0) {
-      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required when Vonage credentials are set' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['API_KEYS'],
+        message: 'required when Vonage credentials are set',
+      });
     }
     if (production && env.REDIS_URL === undefined) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required with NODE_ENV=production' });
     }
     if (env.REDIS_CLUSTER && env.REDIS_URL === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL',
+      });
     }
   })
   .transform((env) => {

@@ -9,7 +9,10 @@ function fromBodyParser(error: unknown): ApiError | undefined {
   const type = (error as { type?: unknown } | undefined)?.type;
   if (type === 'entity.too.large') return errors.payloadTooLarge();
   if (type === 'entity.parse.failed') {
-    return errors.validationFailed([{ path: '', message: 'body is not valid JSON' }], 'The body is not valid JSON.');
+    return errors.validationFailed(
+      [{ path: '', message: 'body is not valid JSON' }],
+      'The body is not valid JSON.',
+    );
   }
   if (typeof type === 'string' && /^(encoding|charset)\./.test(type)) {
     return errors.validationFailed([{ path: '', message: 'unsupported body encoding or charset' }]);

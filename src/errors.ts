@@ -99,9 +99,15 @@ export const errors = {
       { requestId, ...seconds(retryAfterSeconds) },
     ),
   noMoreEvents: (requestId: string) =>
-    new ApiError(409, 'no_more_events', 'No more events', 'Nothing is left to deliver for this verification.', {
-      requestId,
-    }),
+    new ApiError(
+      409,
+      'no_more_events',
+      'No more events',
+      'Nothing is left to deliver for this verification.',
+      {
+        requestId,
+      },
+    ),
   verificationExpired: (requestId: string) =>
     new ApiError(
       410,
@@ -118,18 +124,36 @@ export const errors = {
       'A wrong code was entered too many times; request a new code.',
       { requestId },
     ),
-  payloadTooLarge: () => new ApiError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.'),
+  payloadTooLarge: () =>
+    new ApiError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.'),
   codeMismatch: (requestId: string) =>
-    new ApiError(422, 'code_mismatch', 'Code mismatch', 'The code is wrong; the verification is still open.', {
-      requestId,
-    }),
+    new ApiError(
+      422,
+      'code_mismatch',
+      'Code mismatch',
+      'The code is wrong; the verification is still open.',
+      {
+        requestId,
+      },
+    ),
   numberNotSupported: (detail = 'This number cannot receive a verification code.') =>
     new ApiError(422, 'number_not_supported', 'Number not supported', detail),
   rateLimited: (retryAfterSeconds: number, what: string) =>
-    new ApiError(429, 'rate_limited', 'Too many requests', `Rate limit reached: ${what}.`, seconds(retryAfterSeconds)),
+    new ApiError(
+      429,
+      'rate_limited',
+      'Too many requests',
+      `Rate limit reached: ${what}.`,
+      seconds(retryAfterSeconds),
+    ),
   internal: () => new ApiError(500, 'internal_error', 'Internal error', 'Something went wrong on our side.'),
   upstreamError: () =>
-    new ApiError(502, 'upstream_error', 'Upstream error', 'The verification provider answered with an error.'),
+    new ApiError(
+      502,
+      'upstream_error',
+      'Upstream error',
+      'The verification provider answered with an error.',
+    ),
   upstreamUnavailable: (retryAfterSeconds?: number) =>
     new ApiError(
       503,

@@ -36,7 +36,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export function safeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err) };
   const code = (err as { code?: unknown }).code;
-  return { type: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), stack: err.stack };
+  return {
+    type: err.name,
+    message: err.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    stack: err.stack,
+  };
 }
 
 export type { Logger };

@@ -12,7 +12,14 @@ export interface ParsedPhone {
 }
 
 /** Types that cannot receive an SMS or voice code, or that are the usual targets of SMS pumping. */
-const REFUSED_TYPES = new Set<NumberType>(['PREMIUM_RATE', 'SHARED_COST', 'TOLL_FREE', 'UAN', 'VOICEMAIL', 'PAGER']);
+const REFUSED_TYPES = new Set<NumberType>([
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'TOLL_FREE',
+  'UAN',
+  'VOICEMAIL',
+  'PAGER',
+]);
 
 /** Parses without judging: undefined when the text is not a phone number at all. */
 export function parsePhone(input: string, country?: string): ParsedPhone | undefined {
@@ -27,7 +34,11 @@ export function parsePhone(input: string, country?: string): ParsedPhone | undef
 }
 
 /** Parses and judges a number a caller wants a code sent to. */
-export function requirePhone(input: string, country: string | undefined, allowed?: Set<CountryCode>): ParsedPhone {
+export function requirePhone(
+  input: string,
+  country: string | undefined,
+  allowed?: Set<CountryCode>,
+): ParsedPhone {
   const phone = parsePhone(input, country);
   if (!phone) {
     throw errors.invalidPhoneNumber(
@@ -40,7 +51,9 @@ export function requirePhone(input: string, country: string | undefined, allowed
     throw errors.countryNotAllowed(phone.country);
   }
   if (phone.type !== undefined && REFUSED_TYPES.has(phone.type)) {
-    throw errors.numberNotSupported(`Numbers of this type (${phone.type.toLowerCase()}) cannot receive a code.`);
+    throw errors.numberNotSupported(
+      `Numbers of this type (${phone.type.toLowerCase()}) cannot receive a code.`,
+    );
   }
   return phone;
 }

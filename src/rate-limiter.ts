@@ -11,7 +11,9 @@ export interface Reservation {
   member: string;
 }
 
-export type LimitDecision = { allowed: true; reservation: Reservation } | { allowed: false; retryAfterMs: number };
+export type LimitDecision =
+  | { allowed: true; reservation: Reservation }
+  | { allowed: false; retryAfterMs: number };
 
 export interface RateLimiter {
   /** Takes one slot in the window, or says how long until one frees up. */

@@ -29,7 +29,9 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
     const url = new URL(seed.includes('://') ? seed.trim() : `redis://${seed.trim()}`);
     return { host: url.hostname, port: Number(url.port || 6379) };
   });
-  const first = new URL(settings.url.split(',')[0]?.includes('://') ? settings.url.split(',')[0] ?? '' : 'redis://x');
+  const first = new URL(
+    settings.url.split(',')[0]?.includes('://') ? (settings.url.split(',')[0] ?? '') : 'redis://x',
+  );
   return new Cluster(seeds, {
     enableOfflineQueue: false,
     lazyConnect: true,

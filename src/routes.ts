@@ -4,13 +4,7 @@ import { type Request, type Response, Router } from 'express';
 import type { z } from 'zod';
 import { callerOf } from './auth';
 import { errors } from './errors';
-import {
-  cancelBody,
-  nextEventBody,
-  requestIdParams,
-  requestTokenBody,
-  verifyTokenBody,
-} from './schemas';
+import { cancelBody, nextEventBody, requestIdParams, requestTokenBody, verifyTokenBody } from './schemas';
 import type { CallContext, VerificationRef, VerifyService } from './verify-service';
 
 /** Validates input against a schema, listing every problem with its path. */
@@ -28,7 +22,11 @@ function context(req: Request, res: Response): CallContext {
   return { caller, log: req.log };
 }
 
-function refOf(body: { requestId?: string | undefined; phoneNumber?: string | undefined; country?: string | undefined }): VerificationRef {
+function refOf(body: {
+  requestId?: string | undefined;
+  phoneNumber?: string | undefined;
+  country?: string | undefined;
+}): VerificationRef {
   if (body.requestId !== undefined) return { requestId: body.requestId };
   return { phoneNumber: body.phoneNumber ?? '', ...(body.country ? { country: body.country } : {}) };
 }

@@ -24,7 +24,12 @@ export const requestTokenBody = z
   .strictObject({
     phoneNumber,
     country: country.optional(),
-    brand: z.string().min(1).max(18).optional().meta({ description: 'Name shown in the message.', example: 'MyApp' }),
+    brand: z
+      .string()
+      .min(1)
+      .max(18)
+      .optional()
+      .meta({ description: 'Name shown in the message.', example: 'MyApp' }),
     codeLength: z.union([z.literal(4), z.literal(6)]).optional(),
     locale: z
       .string()
@@ -40,12 +45,21 @@ export const requestTokenBody = z
 /** Exactly one of requestId / phoneNumber identifies a verification. */
 const byIdOrNumber = <T extends z.ZodRawShape>(extra: T) =>
   z
-    .strictObject({ requestId: requestId.optional(), phoneNumber: phoneNumber.optional(), country: country.optional(), ...extra })
+    .strictObject({
+      requestId: requestId.optional(),
+      phoneNumber: phoneNumber.optional(),
+      country: country.optional(),
+      ...extra,
+    })
     .superRefine((parsed, ctx) => {
       const body = parsed as { requestId?: string; phoneNumber?: string; country?: string };
       const given = Number(body.requestId !== undefined) + Number(body.phoneNumber !== undefined);
       if (given !== 1) {
-        ctx.addIssue({ code: 'custom', path: ['requestId'], message: 'give exactly one of requestId or phoneNumber' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['requestId'],
+          message: 'give exactly one of requestId or phoneNumber',
+        });
       }
       if (body.country !== undefined && body.phoneNumber === undefined) {
         ctx.addIssue({ code: 'custom', path: ['country'], message: 'country only goes with phoneNumber' });
@@ -53,8 +67,14 @@ const byIdOrNumber = <T extends z.ZodRawShape>(extra: T) =>
     });
 
 export const verifyTokenBody = byIdOrNumber({
-  code: z.string().regex(/^\d{4,6}$/, 'must be 4 to 6 digits').meta({ example: '123456' }),
-}).meta({ id: 'VerifyTokenBody', example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', code: '123456' } });
+  code: z
+    .string()
+    .regex(/^\d{4,6}$/, 'must be 4 to 6 digits')
+    .meta({ example: '123456' }),
+}).meta({
+  id: 'VerifyTokenBody',
+  example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', code: '123456' },
+});
 
 export const cancelBody = byIdOrNumber({}).meta({
   id: 'CancelBody',
@@ -84,7 +104,9 @@ export const verifiedResponse = z
   .object({ verified: z.literal(true), requestId, phoneNumber })
   .meta({ id: 'Verified' });
 
-export const cancelledResponse = z.object({ cancelled: z.literal(true), requestId }).meta({ id: 'Cancelled' });
+export const cancelledResponse = z
+  .object({ cancelled: z.literal(true), requestId })
+  .meta({ id: 'Cancelled' });
 
 export const nextEventResponse = z.object({ requestId }).meta({ id: 'NextEventTriggered' });
 

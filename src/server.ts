@@ -38,7 +38,10 @@ async function main(): Promise<void> {
   const server: Server = service.app.listen(config.PORT, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
-    logger.info({ port, sandbox: config.sandbox, store: config.REDIS_URL ? 'redis' : 'memory' }, `listening on :${port}`);
+    logger.info(
+      { port, sandbox: config.sandbox, store: config.REDIS_URL ? 'redis' : 'memory' },
+      `listening on :${port}`,
+    );
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -19,7 +19,10 @@ export class MemoryVerificationStore implements VerificationStore {
 
   async create(record: VerificationRecord, retainUntil: number): Promise<void> {
     this.sweep();
-    this.records.set(this.recordKey(record.caller, record.requestId), { value: { ...record }, expiresAt: retainUntil });
+    this.records.set(this.recordKey(record.caller, record.requestId), {
+      value: { ...record },
+      expiresAt: retainUntil,
+    });
     this.current.set(this.numberKey(record.caller, record.phoneNumber), {
       value: record.requestId,
       expiresAt: retainUntil,

@@ -82,7 +82,13 @@ export class RedisVerificationStore implements VerificationStore {
   async lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
     const token = randomUUID();
     const ok = await this.run(() =>
-      this.redis.set(`${this.tag(caller, phoneNumber)}:lock`, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+      this.redis.set(
+        `${this.tag(caller, phoneNumber)}:lock`,
+        token,
+        'PX',
+        Math.max(1, Math.ceil(ttlMs)),
+        'NX',
+      ),
     );
     return ok === 'OK' ? token : undefined;
   }

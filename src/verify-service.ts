@@ -9,7 +9,12 @@ import { ApiError, errors } from './errors';
 import type { Logger } from './logger';
 import { maskPhone, normalisePhone, parsePhone, requirePhone } from './phone';
 import { type LimitDecision, limitKeys, type RateLimiter, type Reservation } from './rate-limiter';
-import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStatus, type VerificationStore } from './store';
+import {
+  RECORD_RETENTION_MS,
+  type VerificationRecord,
+  type VerificationStatus,
+  type VerificationStore,
+} from './store';
 import type { StartOutcome, VerifyGateway } from './vonage-verify';
 
 /** Vonage refuses to cancel a verification in its first 30 seconds. */
@@ -102,66 +107,77 @@ export class VerifyService {
   }
 
   async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
-    const { settings } = this.deps;
     const phoneNumber = this.phoneForSending(ctx, input.phoneNumber, input.country);
     const arrivedAt = this.deps.clock.now();
-    const sends = await this.reserveSends(ctx, phoneNumber);
-    let started: VerificationRecord | undefined;
-    try {
-      const waited = await this.withLock(ctx, phoneNumber, async (contended) => {
-        if (contended) {
-          // Someone else started a code for this number while we waited: theirs is the one in flight.
-          const current = await this.deps.store.findCurrent(ctx.caller, phoneNumber);
-          if (current && this.effectiveStatus(current) === 'pending' && current.createdAt >= arrivedAt) {
-            throw errors.verificationInProgress(current.requestId, this.retryAfterSeconds(current));
-          }
+    const record = await this.withLock(ctx, phoneNumber, async (contended) => {
+      if (contended) {
+        // Someone else started a code for this number while we waited: theirs is the one in flight,
+        // and answering with it costs neither a send nor a Vonage call.
+        const current = await this.deps.store.findCurrent(ctx.caller, phoneNumber);
+        if (current && this.effectiveStatus(current) === 'pending' && current.createdAt >= arrivedAt) {
+          throw errors.verificationInProgress(current.requestId, this.retryAfterSeconds(current));
         }
-        const pinExpiry = input.pinExpiry ?? settings.pinExpirySeconds;
-        const testCode = settings.testNumbers.get(phoneNumber);
-        if (testCode !== undefined) {
-          started = await this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);
-          return started;
-        }
-        const params = {
-          phoneNumber,
-          brand: input.brand ?? settings.brand,
-          codeLength: input.codeLength ?? settings.codeLength,
-          workflowId: input.workflowId ?? settings.workflowId,
-          pinExpiry,
-          ...(input.locale ? { locale: input.locale } : {}),
-          ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
-        };
-        const first = await this.deps.gateway.start(params);
-        if (first.kind === 'started') {
-          started = await this.record(ctx, first.requestId, phoneNumber, pinExpiry, false);
-          return started;
-        }
-        const replaced = await this.replaceInFlight(ctx, phoneNumber, first);
-        const second = await this.deps.gateway.start(params);
-        if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
-        started = await this.record(ctx, second.requestId, phoneNumber, pinExpiry, false, replaced);
+      }
+      // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
+      const sends = await this.reserveSends(ctx, phoneNumber);
+      let started: VerificationRecord | undefined;
+      try {
+        started = await this.start(ctx, phoneNumber, input);
         return started;
-      });
-      this.deps.onFunnel?.(ctx.caller, 'started');
-      return {
-        requestId: waited.requestId,
-        phoneNumber: waited.phoneNumber,
-        status: 'pending',
-        expiresAt: iso(waited.expiresAt),
-        ...(waited.replacedRequestId ? { replacedRequestId: waited.replacedRequestId } : {}),
-      };
-    } finally {
-      // Sends count codes actually started: anything else gives its slots back.
-      if (!started) await this.releaseAll(ctx, sends);
+      } finally {
+        // Sends count codes actually started: anything else gives its slots back.
+        if (!started) await this.releaseAll(ctx, sends);
+      }
+    });
+    this.deps.onFunnel?.(ctx.caller, 'started');
+    return {
+      requestId: record.requestId,
+      phoneNumber: record.phoneNumber,
+      status: 'pending',
+      expiresAt: iso(record.expiresAt),
+      ...(record.replacedRequestId ? { replacedRequestId: record.replacedRequestId } : {}),
+    };
+  }
+
+  /** Starts at Vonage (or not at all, for a test number) and records the verification. */
+  private async start(
+    ctx: CallContext,
+    phoneNumber: string,
+    input: RequestTokenInput,
+  ): Promise<VerificationRecord> {
+    const { settings } = this.deps;
+    const pinExpiry = input.pinExpiry ?? settings.pinExpirySeconds;
+    if (settings.testNumbers.has(phoneNumber)) {
+      return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);
     }
+    const params = {
+      phoneNumber,
+      brand: input.brand ?? settings.brand,
+      codeLength: input.codeLength ?? settings.codeLength,
+      workflowId: input.workflowId ?? settings.workflowId,
+      pinExpiry,
+      ...(input.locale ? { locale: input.locale } : {}),
+      ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
+    };
+    const first = await this.deps.gateway.start(params);
+    if (first.kind === 'started') return this.record(ctx, first.requestId, phoneNumber, pinExpiry, false);
+    // Status 10: one verification per number at a time. If it is this caller's, replace it once.
+    const replaced = await this.replaceInFlight(ctx, phoneNumber, first);
+    const second = await this.deps.gateway.start(params);
+    if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
+    return this.record(ctx, second.requestId, phoneNumber, pinExpiry, false, replaced);
   }
 
   async verifyToken(ctx: CallContext, ref: VerificationRef, code: string): Promise<VerificationView> {
     const found = await this.find(ctx, ref);
     return this.withLock(ctx, found.phoneNumber, async () => {
       const record = await this.reload(ctx, found);
-      this.requirePending(ctx, record, 'verify');
-      const failed = await this.reserve(ctx, this.keys.failedChecksPerNumber(ctx.caller, record.phoneNumber), 'failed');
+      this.requirePending(record);
+      const failed = await this.reserve(
+        ctx,
+        this.keys.failedChecksPerNumber(ctx.caller, record.phoneNumber),
+        'failed',
+      );
       let wrong = false;
       try {
         const outcome = record.test
@@ -198,8 +214,10 @@ export class VerifyService {
     const found = await this.find(ctx, ref);
     return this.withLock(ctx, found.phoneNumber, async () => {
       const record = await this.reload(ctx, found);
-      this.requirePending(ctx, record, 'cancel');
-      const outcome = record.test ? { kind: 'done' as const } : await this.deps.gateway.cancel(record.requestId);
+      this.requirePending(record);
+      const outcome = record.test
+        ? { kind: 'done' as const }
+        : await this.deps.gateway.cancel(record.requestId);
       if (outcome.kind === 'refused') {
         throw errors.cancelNotAllowed(record.requestId, this.cancelWindowLeftSeconds(record));
       }
@@ -217,7 +235,7 @@ export class VerifyService {
     const found = await this.find(ctx, ref);
     return this.withLock(ctx, found.phoneNumber, async () => {
       const record = await this.reload(ctx, found);
-      this.requirePending(ctx, record, 'next-event');
+      this.requirePending(record);
       if (record.test) throw errors.noMoreEvents(record.requestId);
       // A resend costs like a send, so it counts against the same limits.
       const sends = await this.reserveSends(ctx, record.phoneNumber);
@@ -283,7 +301,9 @@ export class VerifyService {
 
   private async inFlightError(ctx: CallContext, requestId: string): Promise<ApiError> {
     const own = await this.deps.store.findById(ctx.caller, requestId);
-    return own ? errors.verificationInProgress(own.requestId, this.retryAfterSeconds(own)) : errors.concurrentVerification();
+    return own
+      ? errors.verificationInProgress(own.requestId, this.retryAfterSeconds(own))
+      : errors.concurrentVerification();
   }
 
   /**
@@ -341,7 +361,8 @@ export class VerifyService {
     if ('requestId' in ref) {
       record = await this.deps.store.findById(ctx.caller, ref.requestId);
     } else {
-      const phone = parsePhone(ref.phoneNumber, ref.country)?.e164 ?? normalisePhone(ref.phoneNumber, ref.country);
+      const phone =
+        parsePhone(ref.phoneNumber, ref.country)?.e164 ?? normalisePhone(ref.phoneNumber, ref.country);
       if (phone === undefined) throw errors.invalidPhoneNumber();
       record = await this.deps.store.findCurrent(ctx.caller, phone);
     }
@@ -356,7 +377,7 @@ export class VerifyService {
     return record;
   }
 
-  private requirePending(_ctx: CallContext, record: VerificationRecord, _action: string): void {
+  private requirePending(record: VerificationRecord): void {
     switch (this.effectiveStatus(record)) {
       case 'pending':
         return;
@@ -370,7 +391,9 @@ export class VerifyService {
   }
 
   private effectiveStatus(record: VerificationRecord): VerificationStatus {
-    return record.status === 'pending' && this.deps.clock.now() >= record.expiresAt ? 'expired' : record.status;
+    return record.status === 'pending' && this.deps.clock.now() >= record.expiresAt
+      ? 'expired'
+      : record.status;
   }
 
   private async finish(record: VerificationRecord, status: VerificationStatus): Promise<VerificationRecord> {
@@ -415,9 +438,19 @@ export class VerifyService {
 
   private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
     const { limits } = this.deps.settings;
-    const perNumber = await this.reserve(ctx, this.keys.sendsPerNumber(ctx.caller, phoneNumber), 'number', limits.sendsPerNumber);
+    const perNumber = await this.reserve(
+      ctx,
+      this.keys.sendsPerNumber(ctx.caller, phoneNumber),
+      'number',
+      limits.sendsPerNumber,
+    );
     try {
-      const perCaller = await this.reserve(ctx, this.keys.sendsPerCaller(ctx.caller), 'caller', limits.sendsPerCaller);
+      const perCaller = await this.reserve(
+        ctx,
+        this.keys.sendsPerCaller(ctx.caller),
+        'caller',
+        limits.sendsPerCaller,
+      );
       return [perNumber, perCaller];
     } catch (error) {
       await this.releaseAll(ctx, [perNumber]);
@@ -457,7 +490,11 @@ export class VerifyService {
    * Runs `work` holding the lease on this caller's number, so racing requests for one number take turns
    * (and at most one of them starts a verification). `contended` tells work that it had to wait.
    */
-  private async withLock<T>(ctx: CallContext, phoneNumber: string, work: (contended: boolean) => Promise<T>): Promise<T> {
+  private async withLock<T>(
+    ctx: CallContext,
+    phoneNumber: string,
+    work: (contended: boolean) => Promise<T>,
+  ): Promise<T> {
     const deadline = Date.now() + this.lockWaitMs;
     let contended = false;
     let delay = 5;

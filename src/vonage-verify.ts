@@ -16,7 +16,11 @@ export interface StartParams {
 }
 
 export type StartOutcome = { kind: 'started'; requestId: string } | { kind: 'in_flight'; requestId: string };
-export type CheckOutcome = { kind: 'verified' } | { kind: 'mismatch' } | { kind: 'too_many_attempts' } | { kind: 'not_found' };
+export type CheckOutcome =
+  | { kind: 'verified' }
+  | { kind: 'mismatch' }
+  | { kind: 'too_many_attempts' }
+  | { kind: 'not_found' };
 export type ControlOutcome = { kind: 'done' } | { kind: 'refused' } | { kind: 'not_found' };
 export type VonageOperation = 'start' | 'check' | 'cancel' | 'trigger';
 
@@ -149,26 +153,38 @@ export class VonageVerifyGateway implements VerifyGateway {
       ...(params.nextEventWait ? { nextEventWait: params.nextEventWait } : {}),
     };
     // Never retried: a second start after an unclear failure could send a second SMS.
-    return this.call('start', false, () => this.sdk.start(request), (body) =>
-      mapStartStatus(field(body, 'status') ?? '', field(body, 'request_id')),
+    return this.call(
+      'start',
+      false,
+      () => this.sdk.start(request),
+      (body) => mapStartStatus(field(body, 'status') ?? '', field(body, 'request_id')),
     );
   }
 
   async check(requestId: string, code: string): Promise<CheckOutcome> {
-    return this.call('check', true, () => this.sdk.check(requestId, code), (body) =>
-      mapCheckStatus(field(body, 'status') ?? ''),
+    return this.call(
+      'check',
+      true,
+      () => this.sdk.check(requestId, code),
+      (body) => mapCheckStatus(field(body, 'status') ?? ''),
     );
   }
 
   async cancel(requestId: string): Promise<ControlOutcome> {
-    return this.call('cancel', true, () => this.sdk.cancel(requestId), (body) =>
-      mapControlStatus(field(body, 'status') ?? ''),
+    return this.call(
+      'cancel',
+      true,
+      () => this.sdk.cancel(requestId),
+      (body) => mapControlStatus(field(body, 'status') ?? ''),
     );
   }
 
   async triggerNextEvent(requestId: string): Promise<ControlOutcome> {
-    return this.call('trigger', false, () => this.sdk.trigger(requestId), (body) =>
-      mapControlStatus(field(body, 'status') ?? ''),
+    return this.call(
+      'trigger',
+      false,
+      () => this.sdk.trigger(requestId),
+      (body) => mapControlStatus(field(body, 'status') ?? ''),
     );
   }
 

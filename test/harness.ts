@@ -39,6 +39,7 @@ export interface HarnessOptions {
   redis?: boolean;
   /** Share a simulator / clock / prefix with another harness (several instances over one Redis). */
   sim?: VerifySimulator;
+  simUrl?: string;
   clock?: VirtualClock;
   prefix?: string;
 }
@@ -47,7 +48,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clock = options.clock ?? new VirtualClock(Date.UTC(2026, 0, 1, 12));
   const ownSim = !options.sim;
   const sim = options.sim ?? new VerifySimulator({ ...VONAGE, clock });
-  const simUrl = ownSim ? await sim.listen(0, '127.0.0.1') : (sim as VerifySimulator & { url?: string }).url;
+  const simUrl = ownSim ? await sim.listen(0, '127.0.0.1') : options.simUrl;
   const prefix = options.prefix ?? `test:${randomBytes(6).toString('hex')}:`;
   const config = loadConfig({
     API_KEYS: `alpha:${KEYS.alpha},beta:${KEYS.beta}`,
@@ -67,7 +68,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       done();
     },
   });
-  const composed = await compose(config, createLogger(config.LOG_LEVEL, sink), { clock, defaultMetrics: false });
+  const composed = await compose(config, createLogger(config.LOG_LEVEL, sink), {
+    clock,
+    defaultMetrics: false,
+  });
   const http = supertest(composed.app);
   const as = (caller: keyof typeof KEYS) => ({
     post: (path: string, body?: unknown) =>
