@@ -140,6 +140,10 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use((_req, _res, next) => next(errors.routeNotFound()));
-  app.use(createErrorHandler());
+  app.use(
+    createErrorHandler((problem) => {
+      if (problem.code === 'store_unavailable') metrics.observeStoreError();
+    }),
+  );
   return app;
 }

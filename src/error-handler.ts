@@ -41,13 +41,14 @@ export function sendProblem(res: Response, error: ApiError): void {
     );
 }
 
-export function createErrorHandler(): ErrorRequestHandler {
+export function createErrorHandler(onProblem?: (error: ApiError) => void): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
     const apiError = error instanceof ApiError ? error : (fromBodyParser(error) ?? errors.internal());
+    onProblem?.(apiError);
     const log = req.log;
     if (apiError.status >= 500) {
       const cause = error instanceof ApiError ? (error as Error & { cause?: unknown }).cause : error;
