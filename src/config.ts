@@ -139,6 +139,9 @@ const booleanFlag = z
   .optional()
   .transform((value) => value === 'true' || value === '1');
 
+// Cross-field checks run even when single fields failed, so a bad environment lists every problem at once.
+const WHEN_ALWAYS = { when: () => true };
+
 export const configSchema = z
   .object({
     NODE_ENV: z.string().default('development'),
@@ -185,7 +188,7 @@ export const configSchema = z
         message: 'sandbox mode (no Vonage credentials) refuses to start with NODE_ENV=production',
       });
     }
-    if (!sandbox && env.API_KEYS.size === 0) {
+    if (!sandbox && !(env.API_KEYS instanceof Map && env.API_KEYS.size > 0)) {
       ctx.addIssue({
         code: 'custom',
         path: ['API_KEYS'],
@@ -202,7 +205,7 @@ export const configSchema = z
         message: 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL',
       });
     }
-  })
+  }, WHEN_ALWAYS)
   .transform((env) => {
     const sandbox = env.VONAGE_API_KEY === undefined;
     const apiKeys = env.API_KEYS.size > 0 ? env.API_KEYS : new Map([['local', 'dev-key']]);
