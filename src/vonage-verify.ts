@@ -2,7 +2,7 @@
 // status, HTTP error, timeout and network failure is turned into an outcome or an ApiError here, and
 // nowhere else. Raw SDK errors never leave this file: they carry the Authorization header.
 
-import { type ApiError, errors } from './errors';
+import { ApiError, errors } from './errors';
 
 export interface StartParams {
   /** E.164 with the leading "+". */
@@ -112,21 +112,30 @@ export function mapControlStatus(status: string): Mapped<ControlOutcome> {
   }
 }
 
-/** What the SDK threw, in our words (vonage-verify-notes.md 3.3). */
+/**
+ * What the SDK threw, in our words (vonage-verify-notes.md 3.3). Judged by `name` and shape, not
+ * `instanceof`: fetch's errors can come from another realm (undici inside Node, a test sandbox).
+ */
 export function mapThrown(error: unknown): ApiError {
-  if (error instanceof Error && error.name === 'AbortError') return errors.upstreamTimeout();
-  if (error instanceof Error && error.name === 'TimeoutError') return errors.upstreamTimeout();
+  const name = nameOf(error);
+  if (name === 'AbortError' || name === 'TimeoutError') return errors.upstreamTimeout();
   const httpStatus = (error as { response?: { status?: unknown } } | undefined)?.response?.status;
   if (typeof httpStatus === 'number') {
     return httpStatus === 429 ? errors.upstreamUnavailable(1) : errors.upstreamError();
   }
-  if (error instanceof TypeError) return errors.upstreamUnavailable();
+  // fetch reports refused, reset and unresolvable connections as TypeError('fetch failed').
+  if (name === 'TypeError') return errors.upstreamUnavailable();
   return errors.upstreamError();
+}
+
+function nameOf(error: unknown): string | undefined {
+  const name = (error as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
 }
 
 function isConnectionRefused(error: unknown): boolean {
   const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  return error instanceof TypeError && cause?.code === 'ECONNREFUSED';
+  return nameOf(error) === 'TypeError' && cause?.code === 'ECONNREFUSED';
 }
 
 function field(body: unknown, name: string): string | undefined {
@@ -216,7 +225,7 @@ export class VonageVerifyGateway implements VerifyGateway {
       outcome = mapped.kind;
       return mapped;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ApiError') throw error;
+      if (error instanceof ApiError) throw error;
       const apiError = mapThrown(error);
       outcome = apiError.code;
       throw apiError;
