@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import { createApp } from './app';
 import { type Clock, systemClock } from './clock';
 import type { Config } from './config';
+import { mountDocs } from './docs';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limiter';
@@ -122,7 +123,7 @@ export async function compose(
           },
         }
       : {}),
-    ...(options.docs ? { docs: options.docs } : {}),
+    docs: options.docs ?? mountDocs({ sandbox: config.sandbox }),
   });
 
   return {

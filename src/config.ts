@@ -142,35 +142,37 @@ const booleanFlag = z
 // Cross-field checks run even when single fields failed, so a bad environment lists every problem at once.
 const WHEN_ALWAYS = { when: () => true };
 
-export const configSchema = z
-  .object({
-    NODE_ENV: z.string().default('development'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    API_KEYS: apiKeys,
-    VONAGE_API_KEY: optionalText,
-    VONAGE_API_SECRET: optionalText,
-    VONAGE_API_HOST: z.url({ protocol: /^https?$/ }).default('https://api.nexmo.com'),
-    VONAGE_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
-    VONAGE_BRAND_NAME: z.string().min(1).max(18).default('MyApp'),
-    VERIFY_CODE_LENGTH: z.coerce
-      .number()
-      .refine((n) => n === 4 || n === 6, 'must be 4 or 6')
-      .default(6),
-    VERIFY_PIN_EXPIRY: intInRange(300, 60, 3600),
-    VERIFY_WORKFLOW_ID: intInRange(1, 1, 7),
-    REDIS_URL: optionalText,
-    REDIS_CLUSTER: booleanFlag,
-    REDIS_KEY_PREFIX: z.string().max(64).default('otp:'),
-    ALLOWED_COUNTRIES: allowedCountries,
-    TEST_NUMBERS: testNumbers,
-    LIMIT_SENDS_PER_NUMBER: limitRule('5/1h'),
-    LIMIT_SENDS_PER_CALLER: limitRule('300/1m'),
-    LIMIT_FAILED_CHECKS_PER_NUMBER: limitRule('10/1h'),
-    LIMIT_AUTH_FAILURES_PER_IP: limitRule('20/1m'),
-    TRUST_PROXY: trustProxy,
-    CORS_ORIGINS: corsOrigins,
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
+/** One field per environment variable; the README and .env.example document exactly these. */
+export const configFields = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_KEYS: apiKeys,
+  VONAGE_API_KEY: optionalText,
+  VONAGE_API_SECRET: optionalText,
+  VONAGE_API_HOST: z.url({ protocol: /^https?$/ }).default('https://api.nexmo.com'),
+  VONAGE_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
+  VONAGE_BRAND_NAME: z.string().min(1).max(18).default('MyApp'),
+  VERIFY_CODE_LENGTH: z.coerce
+    .number()
+    .refine((n) => n === 4 || n === 6, 'must be 4 or 6')
+    .default(6),
+  VERIFY_PIN_EXPIRY: intInRange(300, 60, 3600),
+  VERIFY_WORKFLOW_ID: intInRange(1, 1, 7),
+  REDIS_URL: optionalText,
+  REDIS_CLUSTER: booleanFlag,
+  REDIS_KEY_PREFIX: z.string().max(64).default('otp:'),
+  ALLOWED_COUNTRIES: allowedCountries,
+  TEST_NUMBERS: testNumbers,
+  LIMIT_SENDS_PER_NUMBER: limitRule('5/1h'),
+  LIMIT_SENDS_PER_CALLER: limitRule('300/1m'),
+  LIMIT_FAILED_CHECKS_PER_NUMBER: limitRule('10/1h'),
+  LIMIT_AUTH_FAILURES_PER_IP: limitRule('20/1m'),
+  TRUST_PROXY: trustProxy,
+  CORS_ORIGINS: corsOrigins,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const configSchema = configFields
   .superRefine((env, ctx) => {
     const sandbox = env.VONAGE_API_KEY === undefined && env.VONAGE_API_SECRET === undefined;
     const production = env.NODE_ENV === 'production';
