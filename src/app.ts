@@ -73,7 +73,8 @@ export function createApp(deps: AppDeps): Express {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      const named = typeof res.locals.route === 'string' ? res.locals.route : undefined;
+      const route = named ?? (req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched');
       metrics.observeHttp(route, req.method, res.statusCode, (performance.now() - started) / 1000);
     });
     next();

@@ -41,8 +41,17 @@ function requireJson(req: Request): void {
   }
 }
 
+const POST_ROUTES = new Set(['/request-token', '/verify-token', '/cancel', '/next-event']);
+
 export function createApiRouter(service: VerifyService): Router {
   const router = Router();
+  // Names the route for metrics before the handler runs: once an error leaves the router, Express
+  // no longer says which route it came from.
+  router.use((req, res, next) => {
+    if (req.path.startsWith('/verifications/')) res.locals.route = '/api/verifications/:requestId';
+    else if (POST_ROUTES.has(req.path)) res.locals.route = `/api${req.path}`;
+    next();
+  });
 
   router.post('/request-token', async (req, res) => {
     requireJson(req);
