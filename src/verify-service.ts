@@ -172,7 +172,7 @@ export class VerifyService {
     const found = await this.find(ctx, ref);
     return this.withLock(ctx, found.phoneNumber, async () => {
       const record = await this.reload(ctx, found);
-      this.requirePending(record);
+      await this.requirePending(record);
       const failed = await this.reserve(
         ctx,
         this.keys.failedChecksPerNumber(ctx.caller, record.phoneNumber),
@@ -214,7 +214,7 @@ export class VerifyService {
     const found = await this.find(ctx, ref);
     return this.withLock(ctx, found.phoneNumber, async () => {
       const record = await this.reload(ctx, found);
-      this.requirePending(record);
+      await this.requirePending(record);
       const outcome = record.test
         ? { kind: 'done' as const }
         : await this.deps.gateway.cancel(record.requestId);
@@ -235,7 +235,7 @@ export class VerifyService {
     const found = await this.find(ctx, ref);
     return this.withLock(ctx, found.phoneNumber, async () => {
       const record = await this.reload(ctx, found);
-      this.requirePending(record);
+      await this.requirePending(record);
       if (record.test) throw errors.noMoreEvents(record.requestId);
       // A resend costs like a send, so it counts against the same limits.
       const sends = await this.reserveSends(ctx, record.phoneNumber);
@@ -377,8 +377,11 @@ export class VerifyService {
     return record;
   }
 
-  private requirePending(record: VerificationRecord): void {
-    switch (this.effectiveStatus(record)) {
+  /** Answers for a verification that is over; one found past its expiry is recorded as expired first. */
+  private async requirePending(record: VerificationRecord): Promise<void> {
+    const status = this.effectiveStatus(record);
+    if (status === 'expired' && record.status === 'pending') await this.finish(record, 'expired', record.expiresAt);
+    switch (status) {
       case 'pending':
         return;
       case 'verified':
@@ -396,9 +399,14 @@ export class VerifyService {
       : record.status;
   }
 
-  private async finish(record: VerificationRecord, status: VerificationStatus): Promise<VerificationRecord> {
-    const done: VerificationRecord = { ...record, status, finishedAt: this.deps.clock.now() };
+  private async finish(
+    record: VerificationRecord,
+    status: VerificationStatus,
+    finishedAt = this.deps.clock.now(),
+  ): Promise<VerificationRecord> {
+    const done: VerificationRecord = { ...record, status, finishedAt };
     await this.deps.store.update(done);
+    if (status === 'expired') this.deps.onFunnel?.(record.caller, 'expired');
     return done;
   }
 

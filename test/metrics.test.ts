@@ -33,13 +33,19 @@ test('counts the funnel, Vonage calls and HTTP requests of a flow', async () => 
   h.sim.advance(400_000);
   expect((await h.as('beta').post('/api/request-token', { phoneNumber })).status).toBe(429);
   expect((await h.as('beta').post('/api/request-token', { phoneNumber: '+12015550123' })).status).toBe(403);
+  const short = await h.as('beta').post('/api/request-token', { phoneNumber: ukMobile(), pinExpiry: 60 });
+  h.sim.advance(61_000);
+  const late = { requestId: short.body.requestId, code: codeFor(h.sim, short.body.requestId) };
+  expect((await h.as('beta').post('/api/verify-token', late)).status).toBe(410);
+  expect((await h.as('beta').post('/api/verify-token', late)).status).toBe(410);
 
   const res = await h.http.get('/metrics');
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/plain/);
   const text = res.text;
   const funnel = (event: string) => sample(text, 'otp_verifications_total', { caller: 'beta', event });
-  expect(funnel('started')).toBe(1);
+  expect(funnel('started')).toBe(2);
+  expect(funnel('expired')).toBe(1);
   expect(funnel('wrong_code')).toBe(1);
   expect(funnel('verified')).toBe(1);
   expect(funnel('rate_limited')).toBe(1);
