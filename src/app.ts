@@ -58,10 +58,11 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       serializers: {
+        // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
         req: (req: { id: unknown; method: unknown; url: unknown }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
         }),
         res: (res: { statusCode: unknown }) => ({ statusCode: res.statusCode }),
       },
