@@ -38,6 +38,8 @@ export interface ComposeOptions {
   simulator?: VerifySimulator;
   docs?: (app: Express) => void;
   defaultMetrics?: boolean;
+  /** Replaces the store built from the config (tests that make the store fail at a chosen step). */
+  store?: VerificationStore;
 }
 
 export async function compose(
@@ -62,6 +64,7 @@ export async function compose(
     store = new MemoryVerificationStore(clock);
     limiter = new MemoryRateLimiter(clock);
   }
+  if (options.store) store = options.store;
 
   let simulator = options.simulator;
   let ownSimulator = false;

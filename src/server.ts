@@ -1,7 +1,7 @@
 // The process entry: reads .env and the environment once, builds the service, listens, and shuts down
 // gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests within a bound, close Redis).
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import 'dotenv/config';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { compose } from './compose';
@@ -47,11 +47,23 @@ async function main(): Promise<void> {
   server.headersTimeout = 66_000;
   server.requestTimeout = 60_000;
 
+  // server.close() waits for every connection, and Node keeps a keep-alive one open after its response:
+  // answers still in flight at shutdown say Connection: close, and connections that go idle are closed.
   let stopping = false;
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    res.once('finish', () => {
+      if (stopping) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();

@@ -81,15 +81,16 @@ export class RedisVerificationStore implements VerificationStore {
 
   async lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
     const token = randomUUID();
-    const ok = await this.run(() =>
-      this.redis.set(
-        `${this.tag(caller, phoneNumber)}:lock`,
-        token,
-        'PX',
-        Math.max(1, Math.ceil(ttlMs)),
-        'NX',
-      ),
-    );
+    const key = `${this.tag(caller, phoneNumber)}:lock`;
+    let ok: string | null;
+    try {
+      ok = await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    } catch (cause) {
+      // A timed-out SET was still sent: a frozen Redis runs it when it wakes, and the number would stay
+      // locked for the whole TTL. Queue the release behind it on the same connection (best effort).
+      this.redis.eval(UNLOCK, 1, key, token).catch(() => {});
+      throw storeFailure(cause);
+    }
     return ok === 'OK' ? token : undefined;
   }
 

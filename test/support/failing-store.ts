@@ -1,0 +1,51 @@
+// A VerificationStore over a real one that fails exactly where a test says: the next create() (the write
+// right after Vonage started a verification) throws store_unavailable, optionally after running a hook
+// (for example moving the virtual clock, as if the write had taken that long).
+
+import type { VerificationRecord, VerificationStore } from '../../src/store';
+import { storeFailure } from '../../src/store-redis';
+
+export class FailingCreateStore implements VerificationStore {
+  private armed: (() => void) | undefined;
+
+  constructor(private readonly inner: VerificationStore) {}
+
+  /** The next create() runs `before` and then fails; later ones go through. */
+  failNextCreate(before: () => void = () => {}): void {
+    this.armed = before;
+  }
+
+  async create(record: VerificationRecord, retainUntil: number): Promise<void> {
+    const before = this.armed;
+    if (before) {
+      this.armed = undefined;
+      before();
+      throw storeFailure(new Error('injected: the store did not take the write'));
+    }
+    await this.inner.create(record, retainUntil);
+  }
+
+  update(record: VerificationRecord): Promise<void> {
+    return this.inner.update(record);
+  }
+
+  findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {
+    return this.inner.findById(caller, requestId);
+  }
+
+  findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
+    return this.inner.findCurrent(caller, phoneNumber);
+  }
+
+  lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
+    return this.inner.lock(caller, phoneNumber, ttlMs);
+  }
+
+  unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
+    return this.inner.unlock(caller, phoneNumber, token);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+}
