@@ -4,7 +4,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApiError, errors } from './errors';
 
-/** Errors thrown by body-parser carry an HTTP status and a `type`. */
+/** Errors thrown by body-parser (and the router) carry an HTTP status, and mostly a `type`. */
 function fromBodyParser(error: unknown): ApiError | undefined {
   const type = (error as { type?: unknown } | undefined)?.type;
   if (type === 'entity.too.large') return errors.payloadTooLarge();
@@ -19,6 +19,12 @@ function fromBodyParser(error: unknown): ApiError | undefined {
   }
   if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
     return errors.validationFailed([{ path: '', message: 'the body could not be read' }]);
+  }
+  // Other client errors the libraries flag with a 4xx status and no type: a body that does not inflate
+  // (Content-Encoding: gzip over garbage), a path with a malformed %-escape (the router's URIError).
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return errors.validationFailed([{ path: '', message: 'the request could not be read' }]);
   }
   return undefined;
 }
@@ -52,9 +58,9 @@ export function createErrorHandler(onProblem?: (error: ApiError) => void): Error
     const log = req.log;
     if (apiError.status >= 500) {
       const cause = error instanceof ApiError ? (error as Error & { cause?: unknown }).cause : error;
-      log?.error({ err: cause ?? error, code: apiError.code }, apiError.title);
+      log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
     } else {
-      log?.info({ code: apiError.code, status: apiError.status }, apiError.title);
+      log?.info({ problem: apiError.code, status: apiError.status }, apiError.title);
     }
     sendProblem(res, apiError);
   };

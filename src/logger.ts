@@ -32,14 +32,15 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-/** Only name, message, code and stack: SDK errors carry request options with the Authorization header. */
+/** Only name, message, errno code and stack: SDK errors carry request options with the Authorization header. */
 export function safeError(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { message: String(err) };
+  // Under another name: `code` is redacted everywhere, as an OTP code would be.
   const code = (err as { code?: unknown }).code;
   return {
     type: err.name,
     message: err.message,
-    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof code === 'string' ? { errno: code } : {}),
     stack: err.stack,
   };
 }

@@ -12,7 +12,14 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   throw errors.validationFailed(
-    result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+    result.error.issues.flatMap((issue) => {
+      const path = issue.path.map(String);
+      // An unknown field is reported at its own path, not at the object that holds it.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+      }
+      return [{ path: path.join('.'), message: issue.message }];
+    }),
   );
 }
 
