@@ -14,6 +14,7 @@ export class MemoryVerificationStore implements VerificationStore {
   private readonly records = new Map<string, Entry<VerificationRecord>>();
   private readonly current = new Map<string, Entry<string>>();
   private readonly locks = new Map<string, Entry<string>>();
+  private readonly uncertain = new Map<string, Entry<number>>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -58,6 +59,17 @@ export class MemoryVerificationStore implements VerificationStore {
     if (this.locks.get(key)?.value === token) this.locks.delete(key);
   }
 
+  async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    this.uncertain.set(this.numberKey(caller, phoneNumber), {
+      value: at,
+      expiresAt: this.clock.now() + ttlMs,
+    });
+  }
+
+  async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
+    return this.live(this.uncertain, this.numberKey(caller, phoneNumber))?.value;
+  }
+
   async ping(): Promise<void> {}
 
   private live<T>(map: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
@@ -73,7 +85,10 @@ export class MemoryVerificationStore implements VerificationStore {
   private sweep(): void {
     if (this.records.size % 256 !== 0) return;
     const now = this.clock.now();
-    for (const map of [this.records, this.current, this.locks] as Map<string, Entry<unknown>>[]) {
+    for (const map of [this.records, this.current, this.locks, this.uncertain] as Map<
+      string,
+      Entry<unknown>
+    >[]) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
     }
   }

@@ -98,6 +98,16 @@ export class RedisVerificationStore implements VerificationStore {
     await this.run(() => this.redis.eval(UNLOCK, 1, `${this.tag(caller, phoneNumber)}:lock`, token));
   }
 
+  async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    const key = `${this.tag(caller, phoneNumber)}:uncertain`;
+    await this.run(() => this.redis.set(key, String(at), 'PX', Math.max(1000, Math.ceil(ttlMs))));
+  }
+
+  async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
+    const raw = await this.run(() => this.redis.get(`${this.tag(caller, phoneNumber)}:uncertain`));
+    return raw === null ? undefined : Number(raw);
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.redis.ping());
   }

@@ -33,6 +33,13 @@ export interface VerificationStore {
   /** A short lease that serialises work on one caller's number across instances; undefined when held. */
   lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined>;
   unlock(caller: string, phoneNumber: string, token: string): Promise<void>;
+  /**
+   * Remembers that a start for this number timed out: Vonage may have sent a code we have no id for.
+   * A later status 10 for the number is then recognised as this caller's (see VerifyService).
+   */
+  noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void>;
+  /** When the last uncertain start for this number happened, if it is still remembered. */
+  uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined>;
   /** Throws store_unavailable when the store cannot answer. */
   ping(): Promise<void>;
 }

@@ -15,10 +15,12 @@ import {
   type VerificationStatus,
   type VerificationStore,
 } from './store';
-import type { StartOutcome, VerifyGateway } from './vonage-verify';
+import type { StartOutcome, StartParams, VerifyGateway } from './vonage-verify';
 
 /** Vonage refuses to cancel a verification in its first 30 seconds. */
 const CANCEL_WINDOW_MS = 30_000;
+/** How long a timed-out start is remembered: longer than any Vonage workflow lasts. */
+const UNCERTAIN_START_MEMORY_MS = 60 * 60 * 1000;
 
 export type FunnelEvent =
   | 'started'
@@ -120,13 +122,13 @@ export class VerifyService {
       }
       // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
       const sends = await this.reserveSends(ctx, phoneNumber);
-      let started: VerificationRecord | undefined;
+      const attempt = { maybeSent: false };
       try {
-        started = await this.start(ctx, phoneNumber, input);
-        return started;
+        return await this.start(ctx, phoneNumber, input, attempt);
       } finally {
-        // Sends count codes actually started: anything else gives its slots back.
-        if (!started) await this.releaseAll(ctx, sends);
+        // Sends count codes actually started (or perhaps started: a timeout, a record that could not
+        // be written); anything else gives its slots back.
+        if (!attempt.maybeSent) await this.releaseAll(ctx, sends);
       }
     });
     this.deps.onFunnel?.(ctx.caller, 'started');
@@ -144,10 +146,12 @@ export class VerifyService {
     ctx: CallContext,
     phoneNumber: string,
     input: RequestTokenInput,
+    attempt: { maybeSent: boolean },
   ): Promise<VerificationRecord> {
     const { settings } = this.deps;
     const pinExpiry = input.pinExpiry ?? settings.pinExpirySeconds;
     if (settings.testNumbers.has(phoneNumber)) {
+      attempt.maybeSent = true;
       return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);
     }
     const params = {
@@ -159,13 +163,40 @@ export class VerifyService {
       ...(input.locale ? { locale: input.locale } : {}),
       ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
     };
-    const first = await this.deps.gateway.start(params);
+    const first = await this.startAtVonage(ctx, params, attempt);
     if (first.kind === 'started') return this.record(ctx, first.requestId, phoneNumber, pinExpiry, false);
     // Status 10: one verification per number at a time. If it is this caller's, replace it once.
-    const replaced = await this.replaceInFlight(ctx, phoneNumber, first);
-    const second = await this.deps.gateway.start(params);
+    const replaced = await this.replaceInFlight(ctx, phoneNumber, first, pinExpiry);
+    const second = await this.startAtVonage(ctx, params, attempt);
     if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
     return this.record(ctx, second.requestId, phoneNumber, pinExpiry, false, replaced);
+  }
+
+  /**
+   * One start at Vonage. A timeout leaves the outcome unknown: a code may be on its way under an id we
+   * never saw, so the number is marked, and the status 10 that a retry gets is then adopted as ours.
+   */
+  private async startAtVonage(
+    ctx: CallContext,
+    params: StartParams,
+    attempt: { maybeSent: boolean },
+  ): Promise<StartOutcome> {
+    try {
+      const outcome = await this.deps.gateway.start(params);
+      if (outcome.kind === 'started') attempt.maybeSent = true;
+      return outcome;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'upstream_timeout') {
+        attempt.maybeSent = true;
+        const now = this.deps.clock.now();
+        await this.deps.store
+          .noteUncertainStart(ctx.caller, params.phoneNumber, now, UNCERTAIN_START_MEMORY_MS)
+          .catch((noteError: unknown) =>
+            ctx.log.warn({ err: noteError }, 'could not note an uncertain start'),
+          );
+      }
+      throw error;
+    }
   }
 
   async verifyToken(ctx: CallContext, ref: VerificationRef, code: string): Promise<VerificationView> {
@@ -286,8 +317,11 @@ export class VerifyService {
     ctx: CallContext,
     phoneNumber: string,
     inFlight: Extract<StartOutcome, { kind: 'in_flight' }>,
+    pinExpirySeconds: number,
   ): Promise<string> {
-    const own = await this.deps.store.findById(ctx.caller, inFlight.requestId);
+    const own =
+      (await this.deps.store.findById(ctx.caller, inFlight.requestId)) ??
+      (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, pinExpirySeconds));
     if (!own || own.phoneNumber !== phoneNumber) throw errors.concurrentVerification();
     const cancelled = await this.deps.gateway.cancel(own.requestId);
     if (cancelled.kind === 'refused') {
@@ -297,6 +331,31 @@ export class VerifyService {
     if (own.status === 'pending') await this.finish(own, cancelled.kind === 'done' ? 'cancelled' : 'expired');
     ctx.log.info({ requestId: own.requestId }, 'replaced in-flight verification');
     return own.requestId;
+  }
+
+  /**
+   * Status 10 with an id we do not know: if this caller's last start for the number timed out, this is
+   * almost surely the code it sent. Recording it makes that code verifiable and lets it be replaced.
+   */
+  private async adoptUncertain(
+    ctx: CallContext,
+    phoneNumber: string,
+    requestId: string,
+    pinExpirySeconds: number,
+  ): Promise<VerificationRecord | undefined> {
+    const at = await this.deps.store.uncertainStartAt(ctx.caller, phoneNumber);
+    if (at === undefined) return undefined;
+    const record: VerificationRecord = {
+      requestId,
+      caller: ctx.caller,
+      phoneNumber,
+      status: 'pending',
+      createdAt: at,
+      expiresAt: at + pinExpirySeconds * 1000,
+    };
+    await this.deps.store.create(record, record.expiresAt + RECORD_RETENTION_MS);
+    ctx.log.warn({ requestId }, 'adopted the verification of an earlier start that timed out');
+    return record;
   }
 
   private async inFlightError(ctx: CallContext, requestId: string): Promise<ApiError> {
@@ -380,7 +439,8 @@ export class VerifyService {
   /** Answers for a verification that is over; one found past its expiry is recorded as expired first. */
   private async requirePending(record: VerificationRecord): Promise<void> {
     const status = this.effectiveStatus(record);
-    if (status === 'expired' && record.status === 'pending') await this.finish(record, 'expired', record.expiresAt);
+    if (status === 'expired' && record.status === 'pending')
+      await this.finish(record, 'expired', record.expiresAt);
     switch (status) {
       case 'pending':
         return;

@@ -191,7 +191,7 @@ describe('a start that Vonage performed but answered too late', () => {
     await proxy?.close();
   });
 
-  test('504 upstream_timeout; the code is out but untracked; a retry gets 409 until it ends at Vonage', async () => {
+  test('504 upstream_timeout; the retry adopts the code Vonage did send: 409 with its requestId, and it verifies', async () => {
     const phoneNumber = ukMobile();
     const number = phoneNumber.slice(1);
     const started = sim.stats.verificationsStarted;
@@ -204,29 +204,41 @@ describe('a start that Vonage performed but answered too late', () => {
     expect(ms).toBeLessThan(BOUND_MS);
     proxy.setDelay(null);
 
-    // Vonage did start it, and the phone got a code the service never heard of.
+    // Vonage did start it, and the phone got a code under an id the service never saw.
     expect(sim.stats.verificationsStarted).toBe(started + 1);
     const [message] = sim.messages({ number });
     const orphan = message?.requestId ?? '';
     expect(sim.requestState(orphan)?.status).toBe('IN PROGRESS');
+
+    // Another caller cannot claim it: to them it is someone else's verification.
+    const theirs = await late.as('beta').post('/api/request-token', { phoneNumber });
+    expect(expectProblem(theirs)).toEqual([409, 'concurrent_verification']);
+
+    // The same caller's retry gets status 10 with that id; the timed-out start was noted, so the id
+    // is adopted: inside Vonage's 30 s cancel window the answer is 409 with the code already sent.
+    const retry = await late.as('alpha').post('/api/request-token', { phoneNumber });
+    expect(expectProblem(retry)).toEqual([409, 'verification_in_progress']);
+    expect(retry.body.requestId).toBe(orphan);
+    expect(sim.messages({ number })).toHaveLength(1);
     const check = await late
       .as('alpha')
-      .post('/api/verify-token', { phoneNumber, code: message?.code ?? '000000' });
-    expect(expectProblem(check)).toEqual([404, 'verification_not_found']);
+      .post('/api/verify-token', { requestId: orphan, code: message?.code });
+    expect(check.status).toBe(200);
+  });
 
-    // Retrying: Vonage answers status 10 with a request id the service cannot tell from another
-    // caller's, so it reveals nothing and answers 409 concurrent_verification, without sending.
-    const calls = sim.stats.calls.start;
+  test('after a timed-out start and 30 s, the retry replaces the unseen verification (201 replacedRequestId)', async () => {
+    const phoneNumber = ukMobile();
+    proxy.setDelay({ path: /^\/verify\/json/, ms: TIMEOUT_MS + 1000 });
+    const res = await late.as('alpha').post('/api/request-token', { phoneNumber });
+    expect(expectProblem(res)).toEqual([504, 'upstream_timeout']);
+    proxy.setDelay(null);
+    const orphan = sim.messages({ number: phoneNumber.slice(1) })[0]?.requestId ?? '';
+
+    sim.advance(31_000);
     const retry = await late.as('alpha').post('/api/request-token', { phoneNumber });
-    expect(expectProblem(retry)).toEqual([409, 'concurrent_verification']);
-    expect(sim.stats.calls.start).toBe(calls + 1);
-    expect(sim.messages({ number })).toHaveLength(1);
-
-    // Once Vonage ends it (workflow 1: three events, then expiry after 605 s), a new code can be sent.
-    sim.advance(606_000);
-    expect(sim.requestState(orphan)?.status).toBe('EXPIRED');
-    const again = await late.as('alpha').post('/api/request-token', { phoneNumber });
-    expect(again.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.body.replacedRequestId).toBe(orphan);
+    expect(sim.requestState(orphan)?.status).toBe('CANCELLED');
   });
 
   test('a right code whose check answer came too late: 504, then the retry finds it over at Vonage (404)', async () => {

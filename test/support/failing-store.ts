@@ -45,6 +45,14 @@ export class FailingCreateStore implements VerificationStore {
     return this.inner.unlock(caller, phoneNumber, token);
   }
 
+  noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    return this.inner.noteUncertainStart(caller, phoneNumber, at, ttlMs);
+  }
+
+  uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
+    return this.inner.uncertainStartAt(caller, phoneNumber);
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }
