@@ -137,7 +137,12 @@ export async function compose(
     ...(simulator ? { simulator } : {}),
     vonageHost,
     close: async () => {
-      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      if (redis) {
+        // QUIT lets queued replies drain; when Redis is away it fails at once, and disconnect() also
+        // stops the reconnect timer, which would otherwise keep the process alive.
+        await redis.quit().catch(() => undefined);
+        redis.disconnect(false);
+      }
       if (ownSimulator) await simulator?.close();
     },
   };
