@@ -8,7 +8,6 @@ import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 
-const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -49,6 +48,8 @@ async function main(): Promise<void> {
 
   // server.close() waits for every connection, and Node keeps a keep-alive one open after its response:
   // answers still in flight at shutdown say Connection: close, and connections that go idle are closed.
+  // Long enough for the slowest request (start, cancel, start again, each bounded by the timeout).
+  const shutdownGraceMs = config.VONAGE_TIMEOUT_MS * 3 + 2_000;
   let stopping = false;
   const inFlight = new Set<ServerResponse>();
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
+    }, shutdownGraceMs);
     force.unref();
     server.close(async () => {
       clearTimeout(force);
