@@ -8,7 +8,6 @@ import { compose } from './compose';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 
-
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {

@@ -103,12 +103,10 @@ describe('request-token', () => {
     expect(h.sim.requestState(first.requestId)?.status).toBe('CANCELLED');
     const old = await h.as('alpha').get(`/api/verifications/${first.requestId}`);
     expect(old.body.status).toBe('cancelled');
-    const ok = await h
-      .as('alpha')
-      .post('/api/verify-token', {
-        phoneNumber: first.phoneNumber,
-        code: codeFor(h.sim, res.body.requestId),
-      });
+    const ok = await h.as('alpha').post('/api/verify-token', {
+      phoneNumber: first.phoneNumber,
+      code: codeFor(h.sim, res.body.requestId),
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.requestId).toBe(res.body.requestId);
   });
