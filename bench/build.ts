@@ -1,0 +1,33 @@
+// Compiles the servers the bench runs to plain CommonJS (TypeScript's transpileModule, no type check),
+// so they run as `npm run start:prod` runs the service: node on JavaScript, without tsx's loader thread
+// and its memory. The output lives under bench/results/ so node_modules resolves from the repository.
+
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import ts from 'typescript';
+
+const OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.CommonJS,
+  esModuleInterop: true,
+  resolveJsonModule: true,
+  sourceMap: false,
+};
+
+function transpile(file: string, outDir: string): void {
+  const output = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions: OPTIONS, fileName: file });
+  writeFileSync(join(outDir, basename(file).replace(/\.ts$/, '.js')), output.outputText);
+}
+
+/** Transpiles every .ts file of `dir` (not recursive) into `outDir`. */
+export function transpileDir(dir: string, outDir: string, only?: (name: string) => boolean): void {
+  mkdirSync(outDir, { recursive: true });
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.ts') || name.endsWith('.d.ts') || (only && !only(name))) continue;
+    transpile(join(dir, name), outDir);
+  }
+}
+
+export function removeBuild(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

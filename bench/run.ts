@@ -1,0 +1,296 @@
+// `npm run bench` (issue #6): starts the Verify simulator, the service (Redis store), a REFERENCE server
+// doing the bare minimum of verify-token's work and BARE Express as separate processes pinned to one core,
+// drives them from this process pinned to the other, and prints requests/s, p50/p99, errors, TCP
+// connections to "Vonage", RSS and the targets; raw results go to bench/results/<timestamp>.json.
+// The phases are in workload.ts; settings in settings.ts (BENCH_QUICK=1 for a one-minute smoke run, ...).
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import Redis from 'ioredis';
+import { removeBuild, transpileDir } from './build';
+import { freePort, hasTaskset, killAllNow, pinSelf, rssMb, start, stopAll, waitReady } from './procs';
+import { judgeTargets, linkBaselines, markdownTable, targetsTable } from './report';
+import { type BenchSettings, loadSettings } from './settings';
+import {
+  Bench,
+  log,
+  redisInfoField,
+  SENDS_PER_NUMBER,
+  type Servers,
+  VONAGE_KEY,
+  VONAGE_SECRET,
+} from './workload';
+
+const REPO = resolve(__dirname, '..');
+const RESULTS = join(REPO, 'bench', 'results');
+
+/** Display order of the rows, and what each is compared with. */
+const ROW_ORDER = [
+  'bare-401',
+  'refused-401',
+  'bare-429',
+  'refused-429',
+  'refused-429-spread',
+  'reference',
+  'verify-token',
+  'request-token',
+  'status',
+  'latency-reference',
+  'latency-service',
+  'rss',
+  'soak',
+];
+const BASELINES: Record<string, string> = {
+  'refused-401': 'bare-401',
+  'refused-429': 'bare-429',
+  'refused-429-spread': 'bare-429',
+  'verify-token': 'reference',
+  'request-token': 'reference',
+  status: 'reference',
+  'latency-service': 'latency-reference',
+  rss: 'reference',
+  soak: 'reference',
+};
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function machine(redisVersion: string) {
+  const model = /^model name\s*:\s*(.+)$/m.exec(readText('/proc/cpuinfo'))?.[1]?.trim() ?? 'unknown';
+  return { nproc: cpus().length, cpu: model, node: process.version, kernel: release(), redis: redisVersion };
+}
+
+/** SCAN + DEL of this run's keys only. */
+async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = nextCursor;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+type Scripts = Record<'simulator' | 'service' | 'reference' | 'bare', string[]>;
+
+/** Node arguments for each server: compiled JavaScript (default), or TypeScript through tsx. */
+function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
+  const serviceSrc = join(settings.serviceDir, 'src');
+  if (!existsSync(join(serviceSrc, 'server.ts')))
+    throw new Error(`no src/server.ts in ${settings.serviceDir}`);
+  if (settings.runtime === 'tsx') {
+    const loader = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+    const tsx = (file: string) => ['--import', loader, file];
+    return {
+      simulator: tsx(join(REPO, 'src', 'simulator-main.ts')),
+      service: [...settings.serviceNodeArgs, ...tsx(join(serviceSrc, 'server.ts'))],
+      reference: tsx(join(REPO, 'bench', 'reference-server.ts')),
+      bare: tsx(join(REPO, 'bench', 'bare-server.ts')),
+    };
+  }
+  transpileDir(join(REPO, 'src'), join(buildDir, 'repo', 'src'));
+  transpileDir(join(REPO, 'bench'), join(buildDir, 'repo', 'bench'), (name) => name.endsWith('-server.ts'));
+  const serviceOut =
+    settings.serviceDir === REPO ? join(buildDir, 'repo', 'src') : join(buildDir, 'service', 'src');
+  if (settings.serviceDir !== REPO) transpileDir(serviceSrc, serviceOut);
+  return {
+    simulator: [join(buildDir, 'repo', 'src', 'simulator-main.js')],
+    service: [...settings.serviceNodeArgs, join(serviceOut, 'server.js')],
+    reference: [join(buildDir, 'repo', 'bench', 'reference-server.js')],
+    bare: [join(buildDir, 'repo', 'bench', 'bare-server.js')],
+  };
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const settings = loadSettings(REPO);
+  const pinned = settings.pin && hasTaskset && pinSelf(settings.loadCpu);
+  const serverCpu = pinned ? settings.serverCpu : undefined;
+  const runId = new Date().toISOString().replace(/[:.]/g, '-');
+  const prefix = `bench:${runId}:${randomBytes(3).toString('hex')}:`;
+  const apiKey = `bench-${randomBytes(12).toString('hex')}`;
+  const buildDir = join(RESULTS, `build-${runId}`);
+  mkdirSync(RESULTS, { recursive: true });
+
+  const redis = new Redis(settings.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  // One cleanup, however many signals arrive (a terminal's Ctrl-C reaches npm, tsx and this process).
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => {
+    cleaning ??= (async () => {
+      await stopAll();
+      removeBuild(buildDir);
+      try {
+        const deleted = await deleteKeys(redis, prefix);
+        log(`deleted ${deleted} Redis keys under ${prefix}`);
+      } catch (error) {
+        log(`could not delete Redis keys under ${prefix}: ${String(error)}`);
+      }
+      redis.disconnect();
+    })();
+    return cleaning;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cleaning) return;
+    log(`${signal}: stopping the servers and deleting this run's Redis keys`);
+    cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  process.once('exit', killAllNow);
+
+  try {
+    const redisVersion = await redisInfoField(redis, 'server', 'redis_version');
+    const info = machine(redisVersion);
+    log(
+      `${settings.quick ? 'QUICK' : 'full'} run ${runId}: ${info.nproc} cores (${info.cpu}), node ${info.node}, ` +
+        `redis ${redisVersion}; ${pinned ? `servers on core ${settings.serverCpu}, load on core ${settings.loadCpu}` : 'not pinned'}`,
+    );
+    const scripts = prepareScripts(settings, buildDir);
+    const servers = await startServers(settings, scripts, { prefix, apiKey, serverCpu, runId });
+    const bench = new Bench(settings, servers, redis, apiKey);
+    const redisPid = Number(await redisInfoField(redis, 'server', 'process_id'));
+    if (Number.isInteger(redisPid) && readText(`/proc/${redisPid}/comm`).startsWith('redis'))
+      bench.redisPid = redisPid;
+    const outcome = await bench.runAll();
+    const finalRss = rssMb(servers.service.pid);
+
+    linkBaselines(outcome.rows, BASELINES);
+    const rows = ROW_ORDER.flatMap((id) => outcome.rows.filter((row) => row.id === id));
+    const targets = judgeTargets(rows, outcome.trend);
+    const table = markdownTable(rows);
+    const targetText = targetsTable(targets);
+    const file = join(RESULTS, `${runId}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          runId,
+          machine: info,
+          pinned,
+          settings: { ...settings, only: settings.only ? [...settings.only] : undefined },
+          serviceRssMb: { idle: outcome.idleRssMb, final: finalRss },
+          rows,
+          targets,
+          soak: outcome.soak,
+          extra: outcome.extra,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    process.stdout.write(
+      `\n${table}\n\n${targetText}\n\n` +
+        `Machine: ${info.nproc} cores, ${info.cpu}, node ${info.node}, Redis ${redisVersion}, ` +
+        `${pinned ? `servers+simulator pinned to core ${settings.serverCpu}, load generator to core ${settings.loadCpu}` : 'no CPU pinning'}; ` +
+        `service LOG_LEVEL=${settings.logLevel}, ${settings.runtime === 'tsx' ? 'run through tsx' : 'compiled JavaScript'}.\n` +
+        `Service RSS: ${Math.round(outcome.idleRssMb)} MB idle before any load, ${Math.round(finalRss)} MB at the end. ` +
+        `Took ${Math.round((performance.now() - startedAt) / 1000)} s.\nRaw results: ${file}\n`,
+    );
+  } finally {
+    await cleanup();
+  }
+}
+
+async function startServers(
+  settings: BenchSettings,
+  scripts: Scripts,
+  run: { prefix: string; apiKey: string; serverCpu: number | undefined; runId: string },
+): Promise<Servers> {
+  const [simPort, servicePort, referencePort, barePort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const origins = {
+    simulator: `http://127.0.0.1:${simPort}`,
+    service: `http://127.0.0.1:${servicePort}`,
+    reference: `http://127.0.0.1:${referencePort}`,
+    bare: `http://127.0.0.1:${barePort}`,
+  };
+  const common = { NODE_ENV: 'production', DOTENV_CONFIG_PATH: '/dev/null' };
+  const simulator = start({
+    name: 'simulator',
+    args: scripts.simulator,
+    cwd: REPO,
+    cpu: run.serverCpu,
+    env: {
+      ...common,
+      SIMULATOR_PORT: String(simPort),
+      SIMULATOR_API_KEY: VONAGE_KEY,
+      SIMULATOR_API_SECRET: VONAGE_SECRET,
+    },
+  });
+  const service = start({
+    name: 'service',
+    args: scripts.service,
+    cwd: settings.serviceDir,
+    cpu: run.serverCpu,
+    ...(settings.keepLogs ? { stdoutFile: join(RESULTS, `${run.runId}.service.log`) } : {}),
+    env: {
+      ...common,
+      PORT: String(servicePort),
+      API_KEYS: `bench:${run.apiKey}`,
+      VONAGE_API_KEY: VONAGE_KEY,
+      VONAGE_API_SECRET: VONAGE_SECRET,
+      VONAGE_API_HOST: origins.simulator,
+      REDIS_URL: settings.redisUrl,
+      REDIS_KEY_PREFIX: `${run.prefix}svc:`,
+      // Per-number sends keep the production default (every flow has its own number); the caller-wide
+      // and per-address limits are raised so the bench measures work, not refusals.
+      LIMIT_SENDS_PER_NUMBER: `${SENDS_PER_NUMBER}/1h`,
+      LIMIT_SENDS_PER_CALLER: '100000000/1m',
+      LIMIT_FAILED_CHECKS_PER_NUMBER: '10/1h',
+      LIMIT_AUTH_FAILURES_PER_IP: '100000000/1s',
+      LOG_LEVEL: settings.logLevel,
+    },
+  });
+  const reference = start({
+    name: 'reference',
+    args: scripts.reference,
+    cwd: REPO,
+    cpu: run.serverCpu,
+    env: {
+      ...common,
+      PORT: String(referencePort),
+      REDIS_URL: settings.redisUrl,
+      REDIS_KEY_PREFIX: `${run.prefix}ref:`,
+      VONAGE_API_HOST: origins.simulator,
+      VONAGE_API_KEY: VONAGE_KEY,
+      VONAGE_API_SECRET: VONAGE_SECRET,
+    },
+  });
+  const bare = start({
+    name: 'bare',
+    args: scripts.bare,
+    cwd: REPO,
+    cpu: run.serverCpu,
+    env: { ...common, PORT: String(barePort) },
+  });
+  await Promise.all([
+    waitReady(simulator, `${origins.simulator}/_simulator/stats`),
+    waitReady(service, `${origins.service}/readyz`),
+    waitReady(reference, `${origins.reference}/healthz`),
+    waitReady(bare, `${origins.bare}/healthz`),
+  ]);
+  return { simulator, service, reference, bare, origins };
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});
