@@ -61,8 +61,9 @@ export async function compose(
     limiter = new RedisRateLimiter(redis, clock);
   } else {
     logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
-    store = new MemoryVerificationStore(clock);
-    limiter = new MemoryRateLimiter(clock);
+    const memoryLimiter = new MemoryRateLimiter(clock);
+    limiter = memoryLimiter;
+    store = new MemoryVerificationStore(clock, memoryLimiter);
   }
   if (options.store) store = options.store;
 

@@ -60,7 +60,8 @@ export function createErrorHandler(onProblem?: (error: ApiError) => void): Error
       const cause = error instanceof ApiError ? (error as Error & { cause?: unknown }).cause : error;
       log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
     } else {
-      log?.info({ problem: apiError.code, status: apiError.status }, apiError.title);
+      // The request's own completion line already records the status at info; refusals come in floods.
+      log?.debug({ problem: apiError.code, status: apiError.status }, apiError.title);
     }
     sendProblem(res, apiError);
   };

@@ -33,13 +33,12 @@ export function parsePhone(input: string, country?: string): ParsedPhone | undef
   return undefined;
 }
 
-/** Parses and judges a number a caller wants a code sent to. */
-export function requirePhone(
-  input: string,
+/** The policy for a number a code is to be sent to: valid, from an allowed country, able to receive it. */
+export function judgePhone(
+  phone: ParsedPhone | undefined,
   country: string | undefined,
   allowed?: Set<CountryCode>,
 ): ParsedPhone {
-  const phone = parsePhone(input, country);
   if (!phone) {
     throw errors.invalidPhoneNumber(
       country === undefined
@@ -63,7 +62,7 @@ export function normalisePhone(input: string, country?: string): string | undefi
   return parsePhone(input, country)?.e164 ?? parseE164Loose(input);
 }
 
-function parseE164Loose(input: string): string | undefined {
+export function parseE164Loose(input: string): string | undefined {
   const phone = parsePhoneNumberFromString(input.trim());
   return phone?.number;
 }

@@ -42,6 +42,14 @@ export class MemoryRateLimiter implements RateLimiter {
 
   constructor(private readonly clock: Clock) {}
 
+  /** How long until the window has room (0: it has room now). */
+  waitMs(key: string, rule: LimitRule): number {
+    const now = this.clock.now();
+    const hits = (this.windows.get(key) ?? []).filter((hit) => hit.at > now - rule.windowMs);
+    const oldest = hits[0]?.at ?? now;
+    return hits.length >= rule.count ? Math.max(1, oldest + rule.windowMs - now) : 0;
+  }
+
   async reserve(key: string, rule: LimitRule): Promise<LimitDecision> {
     const now = this.clock.now();
     const hits = (this.windows.get(key) ?? []).filter((hit) => hit.at > now - rule.windowMs);

@@ -3,7 +3,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock';
-import type { VerificationRecord, VerificationStore } from './store';
+import type { MemoryRateLimiter } from './rate-limiter';
+import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from './store';
 
 interface Entry<T> {
   value: T;
@@ -16,7 +17,11 @@ export class MemoryVerificationStore implements VerificationStore {
   private readonly locks = new Map<string, Entry<string>>();
   private readonly uncertain = new Map<string, Entry<number>>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Where lock guards read their windows. */
+    private readonly limiter?: MemoryRateLimiter,
+  ) {}
 
   async create(record: VerificationRecord, retainUntil: number): Promise<void> {
     this.sweep();
@@ -46,12 +51,22 @@ export class MemoryVerificationStore implements VerificationStore {
     return pointer ? this.findById(caller, pointer.value) : undefined;
   }
 
-  async lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
+  async get(
+    caller: string,
+    _phoneNumber: string,
+    requestId: string,
+  ): Promise<VerificationRecord | undefined> {
+    return this.findById(caller, requestId);
+  }
+
+  async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
+    const limitedForMs = guard && this.limiter ? this.limiter.waitMs(guard.key, guard.rule) : 0;
+    if (limitedForMs > 0) return { limitedForMs };
     const key = this.numberKey(caller, phoneNumber);
-    if (this.live(this.locks, key)) return undefined;
+    if (this.live(this.locks, key)) return { held: true };
     const token = randomUUID();
     this.locks.set(key, { value: token, expiresAt: this.clock.now() + ttlMs });
-    return token;
+    return { token };
   }
 
   async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {

@@ -6,9 +6,25 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock';
 import { errors } from './errors';
 import type { RedisClient } from './redis-client';
-import type { VerificationRecord, VerificationStore } from './store';
+import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from './store';
 
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+// Takes the number's lock unless the guard's rate-limit window (a sorted set kept by RedisRateLimiter,
+// same hash tag) is full: 0 = taken, -1 = held by another request, n > 0 = full for n more ms.
+const LOCK = `
+if #KEYS > 1 then
+  local now = tonumber(ARGV[3])
+  local window = tonumber(ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return math.max(1, tonumber(oldest[2]) + window - now)
+  end
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+return -1
+`;
 
 interface IndexEntry {
   caller: string;
@@ -79,19 +95,38 @@ export class RedisVerificationStore implements VerificationStore {
     });
   }
 
-  async lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
+  async get(caller: string, phoneNumber: string, requestId: string): Promise<VerificationRecord | undefined> {
+    return this.run(() => this.read(this.recordKey({ caller, phoneNumber, requestId })));
+  }
+
+  async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
     const token = randomUUID();
     const key = `${this.tag(caller, phoneNumber)}:lock`;
-    let ok: string | null;
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    let answer: unknown;
     try {
-      ok = await this.redis.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+      answer = guard
+        ? await this.redis.eval(
+            LOCK,
+            2,
+            key,
+            guard.key,
+            token,
+            ttl,
+            this.clock.now(),
+            guard.rule.windowMs,
+            guard.rule.count,
+          )
+        : await this.redis.eval(LOCK, 1, key, token, ttl);
     } catch (cause) {
-      // A timed-out SET was still sent: a frozen Redis runs it when it wakes, and the number would stay
+      // A timed-out lock was still sent: a frozen Redis runs it when it wakes, and the number would stay
       // locked for the whole TTL. Queue the release behind it on the same connection (best effort).
       this.redis.eval(UNLOCK, 1, key, token).catch(() => {});
       throw storeFailure(cause);
     }
-    return ok === 'OK' ? token : undefined;
+    const wait = Number(answer);
+    if (wait > 0) return { limitedForMs: wait };
+    return wait === 0 ? { token } : { held: true };
   }
 
   async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {

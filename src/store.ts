@@ -1,6 +1,8 @@
 // The verification store: what the service keeps about each verification, and the interface that the
 // Redis and in-memory implementations share.
 
+import type { LimitRule } from './config';
+
 export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
 
 export interface VerificationRecord {
@@ -18,6 +20,15 @@ export interface VerificationRecord {
   replacedRequestId?: string;
 }
 
+/** A rate-limit window (kept by the RateLimiter under `key`) that must not be full for the lock to be taken. */
+export interface LimitGuard {
+  key: string;
+  rule: LimitRule;
+}
+
+/** The lock was taken, is held by another request, or its guard's window is full (for how long). */
+export type LockResult = { token: string } | { held: true } | { limitedForMs: number };
+
 /** How long finished and expired records stay, so late calls get already_verified / verification_expired. */
 export const RECORD_RETENTION_MS = 60 * 60 * 1000;
 
@@ -30,8 +41,13 @@ export interface VerificationStore {
   findById(caller: string, requestId: string): Promise<VerificationRecord | undefined>;
   /** The caller's latest verification for this number. */
   findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined>;
-  /** A short lease that serialises work on one caller's number across instances; undefined when held. */
-  lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined>;
+  /** A record whose caller and number are known: one read, no index. */
+  get(caller: string, phoneNumber: string, requestId: string): Promise<VerificationRecord | undefined>;
+  /**
+   * A short lease that serialises work on one caller's number across instances. With a guard, a full
+   * rate-limit window refuses in the same step, so a flood of refused requests neither waits nor locks.
+   */
+  lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult>;
   unlock(caller: string, phoneNumber: string, token: string): Promise<void>;
   /**
    * Remembers that a start for this number timed out: Vonage may have sent a code we have no id for.

@@ -7,15 +7,18 @@ import type { Clock } from './clock';
 import type { LimitRule } from './config';
 import { ApiError, errors } from './errors';
 import type { Logger } from './logger';
-import { maskPhone, normalisePhone, parsePhone, requirePhone } from './phone';
+import { judgePhone, maskPhone, normalisePhone, parseE164Loose, parsePhone } from './phone';
 import { type LimitDecision, limitKeys, type RateLimiter, type Reservation } from './rate-limiter';
 import {
+  type LimitGuard,
   RECORD_RETENTION_MS,
   type VerificationRecord,
   type VerificationStatus,
   type VerificationStore,
 } from './store';
 import type { StartOutcome, StartParams, VerifyGateway } from './vonage-verify';
+
+type LimitKind = 'number' | 'caller' | 'failed';
 
 /** Vonage refuses to cancel a verification in its first 30 seconds. */
 const CANCEL_WINDOW_MS = 30_000;
@@ -111,26 +114,31 @@ export class VerifyService {
   async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
     const phoneNumber = this.phoneForSending(ctx, input.phoneNumber, input.country);
     const arrivedAt = this.deps.clock.now();
-    const record = await this.withLock(ctx, phoneNumber, async (contended) => {
-      if (contended) {
-        // Someone else started a code for this number while we waited: theirs is the one in flight,
-        // and answering with it costs neither a send nor a Vonage call.
-        const current = await this.deps.store.findCurrent(ctx.caller, phoneNumber);
-        if (current && this.effectiveStatus(current) === 'pending' && current.createdAt >= arrivedAt) {
-          throw errors.verificationInProgress(current.requestId, this.retryAfterSeconds(current));
+    const record = await this.withLock(
+      ctx,
+      phoneNumber,
+      async (contended) => {
+        if (contended) {
+          // Someone else started a code for this number while we waited: theirs is the one in flight,
+          // and answering with it costs neither a send nor a Vonage call.
+          const current = await this.deps.store.findCurrent(ctx.caller, phoneNumber);
+          if (current && this.effectiveStatus(current) === 'pending' && current.createdAt >= arrivedAt) {
+            throw errors.verificationInProgress(current.requestId, this.retryAfterSeconds(current));
+          }
         }
-      }
-      // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
-      const sends = await this.reserveSends(ctx, phoneNumber);
-      const attempt = { maybeSent: false };
-      try {
-        return await this.start(ctx, phoneNumber, input, attempt);
-      } finally {
-        // Sends count codes actually started (or perhaps started: a timeout, a record that could not
-        // be written); anything else gives its slots back.
-        if (!attempt.maybeSent) await this.releaseAll(ctx, sends);
-      }
-    });
+        // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
+        const sends = await this.reserveSends(ctx, phoneNumber);
+        const attempt = { maybeSent: false };
+        try {
+          return await this.start(ctx, phoneNumber, input, attempt);
+        } finally {
+          // Sends count codes actually started (or perhaps started: a timeout, a record that could not
+          // be written); anything else gives its slots back.
+          if (!attempt.maybeSent) await this.releaseAll(ctx, sends);
+        }
+      },
+      this.sendsGuard(ctx, phoneNumber),
+    );
     this.deps.onFunnel?.(ctx.caller, 'started');
     return {
       requestId: record.requestId,
@@ -201,16 +209,17 @@ export class VerifyService {
 
   async verifyToken(ctx: CallContext, ref: VerificationRef, code: string): Promise<VerificationView> {
     const found = await this.find(ctx, ref);
-    return this.withLock(ctx, found.phoneNumber, async () => {
-      const record = await this.reload(ctx, found);
-      await this.requirePending(record);
-      const failed = await this.reserve(
-        ctx,
-        this.keys.failedChecksPerNumber(ctx.caller, record.phoneNumber),
-        'failed',
-      );
-      let wrong = false;
-      try {
+    const { failedChecksPerNumber } = this.deps.settings.limits;
+    const failedKey = this.keys.failedChecksPerNumber(ctx.caller, found.phoneNumber);
+    // Once the wrong-code window is full, every check is refused before anything else, the right code
+    // included. Checks of one number take turns on its lock, so counting after the answer stays exact.
+    const guard = { key: failedKey, rule: failedChecksPerNumber, what: 'failed' as const };
+    return this.withLock(
+      ctx,
+      found.phoneNumber,
+      async () => {
+        const record = await this.reload(ctx, found);
+        await this.requirePending(record);
         const outcome = record.test
           ? this.checkTestCode(record.phoneNumber, code)
           : await this.deps.gateway.check(record.requestId, code);
@@ -221,11 +230,11 @@ export class VerifyService {
             return this.view(done);
           }
           case 'mismatch':
-            wrong = true;
+            await this.countWrongCode(ctx, failedKey);
             this.deps.onFunnel?.(ctx.caller, 'wrong_code');
             throw errors.codeMismatch(record.requestId);
           case 'too_many_attempts':
-            wrong = true;
+            await this.countWrongCode(ctx, failedKey);
             await this.finish(record, 'failed');
             this.deps.onFunnel?.(ctx.caller, 'too_many_attempts');
             throw errors.tooManyAttempts(record.requestId);
@@ -234,11 +243,18 @@ export class VerifyService {
             await this.finish(record, 'expired');
             throw errors.verificationNotFound();
         }
-      } finally {
-        // Only wrong codes count against the number; anything else gives the slot back.
-        if (!wrong) await this.releaseAll(ctx, [failed]);
-      }
-    });
+      },
+      guard,
+    );
+  }
+
+  /** Adds a wrong code to the number's window; the answer the caller is owed does not wait on a full one. */
+  private async countWrongCode(ctx: CallContext, key: string): Promise<void> {
+    await this.deps.limiter
+      .reserve(key, this.deps.settings.limits.failedChecksPerNumber)
+      .catch((error: unknown) => {
+        ctx.log.warn({ err: error }, 'could not count a wrong code');
+      });
   }
 
   async cancel(ctx: CallContext, ref: VerificationRef): Promise<{ cancelled: true; requestId: string }> {
@@ -264,26 +280,31 @@ export class VerifyService {
 
   async nextEvent(ctx: CallContext, ref: VerificationRef): Promise<{ requestId: string }> {
     const found = await this.find(ctx, ref);
-    return this.withLock(ctx, found.phoneNumber, async () => {
-      const record = await this.reload(ctx, found);
-      await this.requirePending(record);
-      if (record.test) throw errors.noMoreEvents(record.requestId);
-      // A resend costs like a send, so it counts against the same limits.
-      const sends = await this.reserveSends(ctx, record.phoneNumber);
-      let sent = false;
-      try {
-        const outcome = await this.deps.gateway.triggerNextEvent(record.requestId);
-        if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
-        if (outcome.kind === 'not_found') {
-          await this.finish(record, 'expired');
-          throw errors.verificationNotFound();
+    return this.withLock(
+      ctx,
+      found.phoneNumber,
+      async () => {
+        const record = await this.reload(ctx, found);
+        await this.requirePending(record);
+        if (record.test) throw errors.noMoreEvents(record.requestId);
+        // A resend costs like a send, so it counts against the same limits.
+        const sends = await this.reserveSends(ctx, record.phoneNumber);
+        let sent = false;
+        try {
+          const outcome = await this.deps.gateway.triggerNextEvent(record.requestId);
+          if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
+          if (outcome.kind === 'not_found') {
+            await this.finish(record, 'expired');
+            throw errors.verificationNotFound();
+          }
+          sent = true;
+          return { requestId: record.requestId };
+        } finally {
+          if (!sent) await this.releaseAll(ctx, sends);
         }
-        sent = true;
-        return { requestId: record.requestId };
-      } finally {
-        if (!sent) await this.releaseAll(ctx, sends);
-      }
-    });
+      },
+      this.sendsGuard(ctx, found.phoneNumber),
+    );
   }
 
   async status(ctx: CallContext, requestId: string): Promise<VerificationView> {
@@ -297,10 +318,12 @@ export class VerifyService {
   /** Parses the number a code is to be sent to; test numbers skip validity, not limits. */
   private phoneForSending(ctx: CallContext, input: string, country: string | undefined): string {
     const { testNumbers, allowedCountries } = this.deps.settings;
-    const loose = normalisePhone(input, country);
-    if (loose !== undefined && testNumbers.has(loose)) return loose;
+    // Parsed once: this runs on every request-token, refused ones included.
+    const parsed = parsePhone(input, country);
+    const e164 = parsed?.e164 ?? (testNumbers.size > 0 ? parseE164Loose(input) : undefined);
+    if (e164 !== undefined && testNumbers.has(e164)) return e164;
     try {
-      return requirePhone(input, country, allowedCountries).e164;
+      return judgePhone(parsed, country, allowedCountries).e164;
     } catch (error) {
       if (error instanceof ApiError && error.code === 'country_not_allowed') {
         this.deps.onFunnel?.(ctx.caller, 'refused_country');
@@ -431,7 +454,7 @@ export class VerifyService {
 
   /** The record as it is now that we hold the lock: another request may have changed it meanwhile. */
   private async reload(ctx: CallContext, found: VerificationRecord): Promise<VerificationRecord> {
-    const record = await this.deps.store.findById(ctx.caller, found.requestId);
+    const record = await this.deps.store.get(ctx.caller, found.phoneNumber, found.requestId);
     if (!record) throw errors.verificationNotFound();
     return record;
   }
@@ -504,6 +527,15 @@ export class VerifyService {
 
   // --- limits and locks ----------------------------------------------------------------------------
 
+  /** A full per-number send window refuses request-token and next-event before the lock is even taken. */
+  private sendsGuard(ctx: CallContext, phoneNumber: string): LimitGuard & { what: LimitKind } {
+    return {
+      key: this.keys.sendsPerNumber(ctx.caller, phoneNumber),
+      rule: this.deps.settings.limits.sendsPerNumber,
+      what: 'number',
+    };
+  }
+
   private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
     const { limits } = this.deps.settings;
     const perNumber = await this.reserve(
@@ -529,18 +561,28 @@ export class VerifyService {
   private async reserve(
     ctx: CallContext,
     key: string,
-    what: 'number' | 'caller' | 'failed',
-    rule: LimitRule = this.deps.settings.limits.failedChecksPerNumber,
+    what: LimitKind,
+    rule: LimitRule,
   ): Promise<Reservation> {
     const decision: LimitDecision = await this.deps.limiter.reserve(key, rule);
     if (decision.allowed) return decision.reservation;
+    throw this.limited(ctx, what, rule, decision.retryAfterMs);
+  }
+
+  private limited(
+    ctx: CallContext,
+    what: LimitKind,
+    rule: LimitRule | undefined,
+    retryAfterMs: number,
+  ): ApiError {
     this.deps.onFunnel?.(ctx.caller, 'rate_limited');
+    const text = rule ? ` (${rule.text})` : '';
     const description = {
-      number: `codes sent to this number (${rule.text})`,
-      caller: `codes sent by this caller (${rule.text})`,
-      failed: `wrong codes for this number (${rule.text})`,
+      number: `codes sent to this number${text}`,
+      caller: `codes sent by this caller${text}`,
+      failed: `wrong codes for this number${text}`,
     }[what];
-    throw errors.rateLimited(decision.retryAfterMs / 1000, description);
+    return errors.rateLimited(retryAfterMs / 1000, description);
   }
 
   /** Refunds are best effort: a failure here must not hide the answer the caller is owed. */
@@ -562,17 +604,20 @@ export class VerifyService {
     ctx: CallContext,
     phoneNumber: string,
     work: (contended: boolean) => Promise<T>,
+    guard?: LimitGuard & { what: LimitKind },
   ): Promise<T> {
     const deadline = Date.now() + this.lockWaitMs;
     let contended = false;
     let delay = 5;
     for (;;) {
-      const token = await this.deps.store.lock(ctx.caller, phoneNumber, this.lockTtlMs);
-      if (token !== undefined) {
+      const lease = await this.deps.store.lock(ctx.caller, phoneNumber, this.lockTtlMs, guard);
+      if ('limitedForMs' in lease)
+        throw this.limited(ctx, guard?.what ?? 'number', guard?.rule, lease.limitedForMs);
+      if ('token' in lease) {
         try {
           return await work(contended);
         } finally {
-          await this.deps.store.unlock(ctx.caller, phoneNumber, token).catch((error: unknown) => {
+          await this.deps.store.unlock(ctx.caller, phoneNumber, lease.token).catch((error: unknown) => {
             ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
           });
         }

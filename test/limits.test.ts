@@ -483,3 +483,39 @@ describe('TEST_NUMBERS', () => {
     expect(vonageCalls(h.sim)).toBe(calls);
   });
 });
+
+describe('the in-memory store (sandbox default) applies the same limits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      redis: false,
+      env: { LIMIT_SENDS_PER_NUMBER: '1/1h', LIMIT_FAILED_CHECKS_PER_NUMBER: '2/1h' },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  test('sends per number and failed checks are refused before Vonage, until the window passes', async () => {
+    const phoneNumber = ukMobile();
+    const requestId = await requestCode(h, phoneNumber);
+    const code = codeFor(h.sim, requestId);
+    const calls = vonageCalls(h.sim);
+    expectRateLimited(await h.as('alpha').post('/api/request-token', { phoneNumber }));
+    expect(vonageCalls(h.sim)).toBe(calls);
+
+    for (let i = 0; i < 2; i++) {
+      expectProblem(
+        await h.as('alpha').post('/api/verify-token', { requestId, code: wrongCode(code) }),
+        422,
+        'code_mismatch',
+      );
+    }
+    const checks = vonageCalls(h.sim);
+    expectRateLimited(await h.as('alpha').post('/api/verify-token', { requestId, code }));
+    expect(vonageCalls(h.sim)).toBe(checks);
+
+    h.sim.advance(HOUR_MS);
+    expect((await h.as('alpha').post('/api/request-token', { phoneNumber })).status).toBe(201);
+  });
+});

@@ -2,7 +2,7 @@
 // right after Vonage started a verification) throws store_unavailable, optionally after running a hook
 // (for example moving the virtual clock, as if the write had taken that long).
 
-import type { VerificationRecord, VerificationStore } from '../../src/store';
+import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../../src/store';
 import { storeFailure } from '../../src/store-redis';
 
 export class FailingCreateStore implements VerificationStore {
@@ -37,8 +37,12 @@ export class FailingCreateStore implements VerificationStore {
     return this.inner.findCurrent(caller, phoneNumber);
   }
 
-  lock(caller: string, phoneNumber: string, ttlMs: number): Promise<string | undefined> {
-    return this.inner.lock(caller, phoneNumber, ttlMs);
+  get(caller: string, phoneNumber: string, requestId: string): Promise<VerificationRecord | undefined> {
+    return this.inner.get(caller, phoneNumber, requestId);
+  }
+
+  lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
+    return this.inner.lock(caller, phoneNumber, ttlMs, guard);
   }
 
   unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
