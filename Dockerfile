@@ -28,8 +28,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 FROM base AS runtime
+# A 128 MB old generation keeps RSS near 130 MB under sustained load (about 200 MB without it, see
+# README "Performance"); the live heap stays around 40 MB. Override NODE_OPTIONS to change it.
 ENV NODE_ENV=production \
-    PORT=3000
+    PORT=3000 \
+    NODE_OPTIONS=--max-old-space-size=128
 # Code and dependencies stay owned by root: the service user can read them, not change them.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -68,6 +68,9 @@ export function loadSettings(repoRoot: string): BenchSettings {
       ? new Set(process.env.BENCH_ONLY.split(',').map((g) => g.trim()))
       : undefined,
     runtime: process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'node',
-    serviceNodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== ''),
+    // The Dockerfile's NODE_OPTIONS, so the bench measures the service as it is deployed.
+    serviceNodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? '--max-old-space-size=128')
+      .split(/\s+/)
+      .filter((arg) => arg !== ''),
   };
 }

@@ -134,10 +134,11 @@ export function createApp(deps: AppDeps): Express {
   const keys = limitKeys(config.REDIS_KEY_PREFIX);
   app.use(
     '/api',
-    express.json({ limit: '16kb', strict: true }),
+    // Who is calling comes first: a body from an unknown caller is never parsed.
     createAuthenticator(config.API_KEYS),
     createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP, keys.authFailuresPerIp),
     requireCaller,
+    express.json({ limit: '16kb', strict: true }),
     createApiRouter(deps.service),
   );
 
