@@ -97,6 +97,36 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
+/** Two app instances over one Redis prefix, one simulator and one virtual clock: two replicas. */
+export interface Pair {
+  a: Harness;
+  b: Harness;
+  /** Instance i % 2: alternate requests between the two. */
+  at(i: number): Harness;
+  close(): Promise<void>;
+}
+
+export async function startPair(env: Record<string, string> = {}): Promise<Pair> {
+  const a = await startHarness({ env });
+  const b = await startHarness({
+    env,
+    sim: a.sim,
+    simUrl: a.config.VONAGE_API_HOST,
+    clock: a.clock,
+    prefix: a.prefix,
+  });
+  return {
+    a,
+    b,
+    at: (i) => (i % 2 === 0 ? a : b),
+    close: async () => {
+      // b first: a owns the simulator.
+      await b.close();
+      await a.close();
+    },
+  };
+}
+
 /** A fresh valid UK mobile number for each test, so tests never share data. */
 export function ukMobile(): string {
   return `+447400${String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0')}`;

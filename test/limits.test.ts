@@ -5,7 +5,7 @@
 
 import type { Response } from 'supertest';
 import type { VerifySimulator } from '../src/simulator';
-import { codeFor, type Harness, KEYS, startHarness, ukMobile } from './harness';
+import { codeFor, type Harness, KEYS, type Pair, startHarness, startPair, ukMobile } from './harness';
 
 const HOUR_MS = 3_600_000;
 
@@ -33,35 +33,6 @@ function expectRateLimited(res: Response, seconds?: number): number {
 
 function wrongCode(code: string): string {
   return code.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
-}
-
-/** Two app instances over one Redis prefix, one simulator and one virtual clock. */
-interface Pair {
-  a: Harness;
-  b: Harness;
-  /** Instance i % 2: alternate requests between the two. */
-  at(i: number): Harness;
-  close(): Promise<void>;
-}
-
-async function startPair(env: Record<string, string>): Promise<Pair> {
-  const a = await startHarness({ env });
-  const b = await startHarness({
-    env,
-    sim: a.sim,
-    simUrl: a.config.VONAGE_API_HOST,
-    clock: a.clock,
-    prefix: a.prefix,
-  });
-  return {
-    a,
-    b,
-    at: (i) => (i % 2 === 0 ? a : b),
-    close: async () => {
-      await b.close();
-      await a.close();
-    },
-  };
 }
 
 async function requestCode(h: Harness, phoneNumber: string): Promise<string> {

@@ -5,34 +5,7 @@
 import type { Server } from 'node:http';
 import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { codeFor, type Harness, KEYS, startHarness, ukMobile } from './harness';
-
-interface Pair {
-  a: Harness;
-  b: Harness;
-  close(): Promise<void>;
-}
-
-/** Two instances sharing Redis, prefix, simulator and clock: what two replicas behind a balancer share. */
-async function startPair(env: Record<string, string>): Promise<Pair> {
-  const a = await startHarness({ env });
-  const b = await startHarness({
-    env,
-    sim: a.sim,
-    simUrl: a.config.VONAGE_API_HOST,
-    clock: a.clock,
-    prefix: a.prefix,
-  });
-  return {
-    a,
-    b,
-    close: async () => {
-      // b first: a owns the simulator.
-      await b.close();
-      await a.close();
-    },
-  };
-}
+import { codeFor, type Harness, KEYS, type Pair, startPair, ukMobile } from './harness';
 
 function wrongCode(code: string): string {
   return code.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
