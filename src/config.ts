@@ -91,12 +91,15 @@ const allowedCountries = optionalText.transform((value, ctx) => {
 
 const testNumbers = optionalText.transform((value, ctx) => {
   const numbers = new Map<string, string>();
-  for (const pair of list(value)) {
+  for (const [position, pair] of list(value).entries()) {
     const separator = pair.lastIndexOf(':');
     const phone = parsePhoneNumberFromString(separator > 0 ? pair.slice(0, separator) : '');
     const code = separator > 0 ? pair.slice(separator + 1) : '';
     if (!phone || !/^\d{4,6}$/.test(code)) {
-      ctx.addIssue({ code: 'custom', message: `"${pair}" must be +E164number:code with a 4-6 digit code` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${position + 1} must be +E164number:code with a 4-6 digit code (not shown)`,
+      });
       continue;
     }
     numbers.set(phone.number, code);
