@@ -157,7 +157,9 @@ export class VerifyService {
     attempt: { maybeSent: boolean },
   ): Promise<VerificationRecord> {
     const { settings } = this.deps;
-    const pinExpiry = input.pinExpiry ?? settings.pinExpirySeconds;
+    const asked = input.pinExpiry ?? settings.pinExpirySeconds;
+    // Vonage's rule: a pin_expiry that is not a multiple of next_event_wait becomes next_event_wait.
+    const pinExpiry = input.nextEventWait && asked % input.nextEventWait !== 0 ? input.nextEventWait : asked;
     if (settings.testNumbers.has(phoneNumber)) {
       attempt.maybeSent = true;
       return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);

@@ -358,3 +358,21 @@ describe('caller isolation', () => {
     }
   });
 });
+
+describe('timings', () => {
+  test('a pinExpiry that is not a multiple of nextEventWait expires with nextEventWait, as at Vonage', async () => {
+    const res = await h.as('alpha').post('/api/request-token', {
+      phoneNumber: ukMobile(),
+      pinExpiry: 300,
+      nextEventWait: 120,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.expiresAt).toBe(new Date(h.clock.now() + 120_000).toISOString());
+    const multiple = await h.as('alpha').post('/api/request-token', {
+      phoneNumber: ukMobile(),
+      pinExpiry: 240,
+      nextEventWait: 120,
+    });
+    expect(multiple.body.expiresAt).toBe(new Date(h.clock.now() + 240_000).toISOString());
+  });
+});
