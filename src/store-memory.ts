@@ -16,6 +16,8 @@ export class MemoryVerificationStore implements VerificationStore {
   private readonly current = new Map<string, Entry<string>>();
   private readonly locks = new Map<string, Entry<string>>();
   private readonly uncertain = new Map<string, Entry<number>>();
+  /** Which caller recorded each request id. */
+  private readonly owners = new Map<string, Entry<string>>();
 
   constructor(
     private readonly clock: Clock,
@@ -23,16 +25,18 @@ export class MemoryVerificationStore implements VerificationStore {
     private readonly limiter?: MemoryRateLimiter,
   ) {}
 
-  async create(record: VerificationRecord, retainUntil: number): Promise<void> {
+  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
     this.sweep();
+    if (this.live(this.owners, record.requestId)) return false;
+    this.owners.set(record.requestId, { value: record.caller, expiresAt: retainUntil });
     this.records.set(this.recordKey(record.caller, record.requestId), {
       value: { ...record },
       expiresAt: retainUntil,
     });
-    this.current.set(this.numberKey(record.caller, record.phoneNumber), {
-      value: record.requestId,
-      expiresAt: retainUntil,
-    });
+    const numberKey = this.numberKey(record.caller, record.phoneNumber);
+    this.current.set(numberKey, { value: record.requestId, expiresAt: retainUntil });
+    this.uncertain.delete(numberKey);
+    return true;
   }
 
   async update(record: VerificationRecord): Promise<void> {
@@ -100,7 +104,7 @@ export class MemoryVerificationStore implements VerificationStore {
   private sweep(): void {
     if (this.records.size % 256 !== 0) return;
     const now = this.clock.now();
-    for (const map of [this.records, this.current, this.locks, this.uncertain] as Map<
+    for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners] as Map<
       string,
       Entry<unknown>
     >[]) {

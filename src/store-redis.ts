@@ -58,18 +58,29 @@ export class RedisVerificationStore implements VerificationStore {
     return `${this.prefix}id:{${requestId}}`;
   }
 
-  async create(record: VerificationRecord, retainUntil: number): Promise<void> {
+  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
     const ttl = Math.max(1000, retainUntil - this.clock.now());
     const index: IndexEntry = { caller: record.caller, phoneNumber: record.phoneNumber };
-    await this.run(async () => {
-      await this.redis.set(this.indexKey(record.requestId), JSON.stringify(index), 'PX', ttl);
+    const tag = this.tag(record.caller, record.phoneNumber);
+    return this.run(async () => {
+      // The index first (its own slot), and only if new: an id is never taken over from another caller.
+      const fresh = await this.redis.set(
+        this.indexKey(record.requestId),
+        JSON.stringify(index),
+        'PX',
+        ttl,
+        'NX',
+      );
+      if (fresh !== 'OK') return false;
       const result = await this.redis
         .multi()
         .set(this.recordKey(record), JSON.stringify(record), 'PX', ttl)
-        .set(`${this.tag(record.caller, record.phoneNumber)}:cur`, record.requestId, 'PX', ttl)
+        .set(`${tag}:cur`, record.requestId, 'PX', ttl)
+        .del(`${tag}:uncertain`)
         .exec();
       const failed = result?.find(([error]) => error);
       if (!result || failed) throw failed?.[0] ?? new Error('transaction aborted');
+      return true;
     });
   }
 

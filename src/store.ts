@@ -33,8 +33,12 @@ export type LockResult = { token: string } | { held: true } | { limitedForMs: nu
 export const RECORD_RETENTION_MS = 60 * 60 * 1000;
 
 export interface VerificationStore {
-  /** Writes a new verification and makes it the number's current one; its expiry is set in the same step. */
-  create(record: VerificationRecord, retainUntil: number): Promise<void>;
+  /**
+   * Writes a new verification and makes it the number's current one; its expiry is set in the same step,
+   * and the number's uncertain-start note is cleared (a start went through). False, writing nothing,
+   * when the request id is already recorded, for any caller.
+   */
+  create(record: VerificationRecord, retainUntil: number): Promise<boolean>;
   /** Rewrites an existing record (status changes), keeping its expiry. */
   update(record: VerificationRecord): Promise<void>;
   /** The caller's own record with this id; another caller's id is simply not found. */

@@ -378,7 +378,8 @@ export class VerifyService {
       createdAt: at,
       expiresAt: at + pinExpirySeconds * 1000,
     };
-    await this.deps.store.create(record, record.expiresAt + RECORD_RETENTION_MS);
+    // An id some caller already recorded is not an orphan: then it is someone else's verification.
+    if (!(await this.deps.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) return undefined;
     ctx.log.warn({ requestId }, 'adopted the verification of an earlier start that timed out');
     return record;
   }
@@ -415,7 +416,9 @@ export class VerifyService {
       ...(replacedRequestId ? { replacedRequestId } : {}),
     };
     try {
-      await this.deps.store.create(record, record.expiresAt + RECORD_RETENTION_MS);
+      if (!(await this.deps.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) {
+        throw new Error('Vonage returned a request id that is already recorded');
+      }
       return record;
     } catch (error) {
       if (!test) await this.abandon(ctx, requestId, phoneNumber);

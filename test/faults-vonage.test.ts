@@ -241,6 +241,28 @@ describe('a start that Vonage performed but answered too late', () => {
     expect(sim.requestState(orphan)?.status).toBe('CANCELLED');
   });
 
+  test("after a timed-out start, another caller's later verification of the number is never adopted", async () => {
+    const phoneNumber = ukMobile();
+    proxy.setDelay({ path: /^\/verify\/json/, ms: TIMEOUT_MS + 1000 });
+    const res = await late.as('alpha').post('/api/request-token', { phoneNumber });
+    expect(expectProblem(res)).toEqual([504, 'upstream_timeout']);
+    proxy.setDelay(null);
+    // The unseen verification ends at Vonage; then beta verifies the same number.
+    sim.advance(606_000);
+    const theirs = await late.as('beta').post('/api/request-token', { phoneNumber });
+    expect(theirs.status).toBe(201);
+    sim.advance(31_000);
+    // alpha's retry gets status 10 with beta's id: alpha's note of a timed-out start must not claim it.
+    const retry = await late.as('alpha').post('/api/request-token', { phoneNumber });
+    expect(expectProblem(retry)).toEqual([409, 'concurrent_verification']);
+    expect(sim.requestState(theirs.body.requestId)?.status).toBe('IN PROGRESS');
+    const ok = await late.as('beta').post('/api/verify-token', {
+      requestId: theirs.body.requestId,
+      code: codeFor(sim, theirs.body.requestId),
+    });
+    expect(ok.status).toBe(200);
+  });
+
   test('a right code whose check answer came too late: 504, then the retry finds it over at Vonage (404)', async () => {
     const { phoneNumber, requestId } = await requestCode(late);
     proxy.setDelay({ path: /^\/verify\/check\/json/, ms: TIMEOUT_MS + 1000 });

@@ -15,14 +15,14 @@ export class FailingCreateStore implements VerificationStore {
     this.armed = before;
   }
 
-  async create(record: VerificationRecord, retainUntil: number): Promise<void> {
+  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
     const before = this.armed;
     if (before) {
       this.armed = undefined;
       before();
       throw storeFailure(new Error('injected: the store did not take the write'));
     }
-    await this.inner.create(record, retainUntil);
+    return this.inner.create(record, retainUntil);
   }
 
   update(record: VerificationRecord): Promise<void> {
