@@ -25,21 +25,21 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
     lazyConnect: true,
   };
   if (!settings.cluster) return new Redis(settings.url, common);
-  const seeds = settings.url.split(',').map((seed) => {
-    const url = new URL(seed.includes('://') ? seed.trim() : `redis://${seed.trim()}`);
-    return { host: url.hostname, port: Number(url.port || 6379) };
+  const urls = settings.url.split(',').map((seed) => {
+    const text = seed.trim();
+    return new URL(text.includes('://') ? text : `redis://${text}`);
   });
-  const first = new URL(
-    settings.url.split(',')[0]?.includes('://') ? (settings.url.split(',')[0] ?? '') : 'redis://x',
-  );
+  const seeds = urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) }));
+  // Credentials, if any, come with the first seed and apply to every node.
+  const first = urls[0];
   return new Cluster(seeds, {
     enableOfflineQueue: false,
     lazyConnect: true,
     clusterRetryStrategy: retryStrategy,
     redisOptions: {
       ...common,
-      username: first.username || undefined,
-      password: first.password ? decodeURIComponent(first.password) : undefined,
+      username: first?.username || undefined,
+      password: first?.password ? decodeURIComponent(first.password) : undefined,
     },
   });
 }
