@@ -2,7 +2,7 @@
 // Nothing internal reaches the caller: unknown errors become a plain 500.
 
 import type { ErrorRequestHandler, Response } from 'express';
-import { ApiError, errors } from './errors';
+import { ApiError, errors, problemBody } from './errors';
 
 /** Errors thrown by body-parser (and the router) carry an HTTP status, and mostly a `type`. */
 function fromBodyParser(error: unknown): ApiError | undefined {
@@ -35,16 +35,7 @@ export function sendProblem(res: Response, error: ApiError): void {
   res
     .status(error.status)
     .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `urn:otp-verify:problem:${error.code}`,
-        title: error.title,
-        status: error.status,
-        detail: error.detail,
-        code: error.code,
-        ...error.extensions,
-      }),
-    );
+    .send(JSON.stringify(problemBody(error)));
 }
 
 export function createErrorHandler(onProblem?: (error: ApiError) => void): ErrorRequestHandler {

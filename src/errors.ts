@@ -49,6 +49,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The application/problem+json body (RFC 9457) of an ApiError: what callers and the OpenAPI examples see. */
+export function problemBody(error: ApiError): Record<string, unknown> {
+  return {
+    type: `urn:otp-verify:problem:${error.code}`,
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    ...error.extensions,
+  };
+}
+
 const seconds = (value: number | undefined) =>
   value === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(value)) };
 

@@ -10,7 +10,7 @@ import {
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ApiError, type ErrorCode, errors } from './errors';
+import { ApiError, type ErrorCode, errors, problemBody } from './errors';
 import {
   cancelBody,
   cancelledResponse,
@@ -141,18 +141,6 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     example: errors.upstreamTimeout(),
   },
 };
-
-/** The body error-handler.ts sends for an ApiError. */
-export function problemBody(error: ApiError): Record<string, unknown> {
-  return {
-    type: `urn:otp-verify:problem:${error.code}`,
-    title: error.title,
-    status: error.status,
-    detail: error.detail,
-    code: error.code,
-    ...error.extensions,
-  };
-}
 
 // Error sets shared by several endpoints; the per-endpoint lists below are derived from verify-service.ts.
 /** Anything behind /api: the key check, its per-address failure limit (kept in the store), a bug. */

@@ -210,70 +210,54 @@ export class VerifyService {
   }
 
   async verifyToken(ctx: CallContext, ref: VerificationRef, code: string): Promise<VerificationView> {
-    const found = await this.find(ctx, ref);
-    const { failedChecksPerNumber } = this.deps.settings.limits;
-    const failedKey = this.keys.failedChecksPerNumber(ctx.caller, found.phoneNumber);
     // Once the wrong-code window is full, every check is refused before anything else, the right code
     // included. Checks of one number take turns on its lock, so counting after the answer stays exact.
-    const guard = { key: failedKey, rule: failedChecksPerNumber, what: 'failed' as const };
-    return this.withLock(
-      ctx,
-      found.phoneNumber,
-      async () => {
-        const record = await this.reload(ctx, found);
-        await this.requirePending(record);
-        const outcome = record.test
-          ? this.checkTestCode(record.phoneNumber, code)
-          : await this.deps.gateway.check(record.requestId, code);
-        switch (outcome.kind) {
-          case 'verified': {
-            const done = await this.finish(record, 'verified');
-            this.deps.onFunnel?.(ctx.caller, 'verified');
-            return this.view(done);
-          }
-          case 'mismatch':
-            await this.countWrongCode(ctx, failedKey);
-            this.deps.onFunnel?.(ctx.caller, 'wrong_code');
-            throw errors.codeMismatch(record.requestId);
-          case 'too_many_attempts':
-            await this.countWrongCode(ctx, failedKey);
-            await this.finish(record, 'failed');
-            this.deps.onFunnel?.(ctx.caller, 'too_many_attempts');
-            throw errors.tooManyAttempts(record.requestId);
-          case 'not_found':
-            // Vonage no longer knows it as active (it ended on its side): it is over for us too.
-            await this.finish(record, 'expired');
-            throw errors.verificationNotFound();
+    const failedGuard = (phoneNumber: string) => ({
+      key: this.keys.failedChecksPerNumber(ctx.caller, phoneNumber),
+      rule: this.deps.settings.limits.failedChecksPerNumber,
+      what: 'failed' as const,
+    });
+    return this.withPending(ctx, ref, failedGuard, async (record) => {
+      const outcome = record.test
+        ? this.checkTestCode(record.phoneNumber, code)
+        : await this.deps.gateway.check(record.requestId, code);
+      switch (outcome.kind) {
+        case 'verified': {
+          const done = await this.finish(record, 'verified');
+          this.deps.onFunnel?.(ctx.caller, 'verified');
+          return this.view(done);
         }
-      },
-      guard,
-    );
+        case 'mismatch':
+          await this.countWrongCode(ctx, failedGuard(record.phoneNumber));
+          this.deps.onFunnel?.(ctx.caller, 'wrong_code');
+          throw errors.codeMismatch(record.requestId);
+        case 'too_many_attempts':
+          await this.countWrongCode(ctx, failedGuard(record.phoneNumber));
+          await this.finish(record, 'failed');
+          this.deps.onFunnel?.(ctx.caller, 'too_many_attempts');
+          throw errors.tooManyAttempts(record.requestId);
+        case 'not_found':
+          throw await this.endedAtVonage(record);
+      }
+    });
   }
 
   /** Adds a wrong code to the number's window; the answer the caller is owed does not wait on a full one. */
-  private async countWrongCode(ctx: CallContext, key: string): Promise<void> {
-    await this.deps.limiter
-      .reserve(key, this.deps.settings.limits.failedChecksPerNumber)
-      .catch((error: unknown) => {
-        ctx.log.warn({ err: error }, 'could not count a wrong code');
-      });
+  private async countWrongCode(ctx: CallContext, window: LimitGuard): Promise<void> {
+    await this.deps.limiter.reserve(window.key, window.rule).catch((error: unknown) => {
+      ctx.log.warn({ err: error }, 'could not count a wrong code');
+    });
   }
 
   async cancel(ctx: CallContext, ref: VerificationRef): Promise<{ cancelled: true; requestId: string }> {
-    const found = await this.find(ctx, ref);
-    return this.withLock(ctx, found.phoneNumber, async () => {
-      const record = await this.reload(ctx, found);
-      await this.requirePending(record);
+    return this.withPending(ctx, ref, undefined, async (record) => {
       const outcome = record.test
         ? { kind: 'done' as const }
         : await this.deps.gateway.cancel(record.requestId);
       if (outcome.kind === 'refused') {
         throw errors.cancelNotAllowed(record.requestId, this.cancelWindowLeftSeconds(record));
       }
-      if (outcome.kind === 'not_found') {
-        await this.finish(record, 'expired');
-        throw errors.verificationNotFound();
-      }
+      if (outcome.kind === 'not_found') throw await this.endedAtVonage(record);
       await this.finish(record, 'cancelled');
       this.deps.onFunnel?.(ctx.caller, 'cancelled');
       return { cancelled: true, requestId: record.requestId };
@@ -281,32 +265,22 @@ export class VerifyService {
   }
 
   async nextEvent(ctx: CallContext, ref: VerificationRef): Promise<{ requestId: string }> {
-    const found = await this.find(ctx, ref);
-    return this.withLock(
-      ctx,
-      found.phoneNumber,
-      async () => {
-        const record = await this.reload(ctx, found);
-        await this.requirePending(record);
-        if (record.test) throw errors.noMoreEvents(record.requestId);
-        // A resend costs like a send, so it counts against the same limits.
-        const sends = await this.reserveSends(ctx, record.phoneNumber);
-        let sent = false;
-        try {
-          const outcome = await this.deps.gateway.triggerNextEvent(record.requestId);
-          if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
-          if (outcome.kind === 'not_found') {
-            await this.finish(record, 'expired');
-            throw errors.verificationNotFound();
-          }
-          sent = true;
-          return { requestId: record.requestId };
-        } finally {
-          if (!sent) await this.releaseAll(ctx, sends);
-        }
-      },
-      this.sendsGuard(ctx, found.phoneNumber),
-    );
+    const sendsGuard = (phoneNumber: string) => this.sendsGuard(ctx, phoneNumber);
+    return this.withPending(ctx, ref, sendsGuard, async (record) => {
+      if (record.test) throw errors.noMoreEvents(record.requestId);
+      // A resend costs like a send, so it counts against the same limits.
+      const sends = await this.reserveSends(ctx, record.phoneNumber);
+      let sent = false;
+      try {
+        const outcome = await this.deps.gateway.triggerNextEvent(record.requestId);
+        if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
+        if (outcome.kind === 'not_found') throw await this.endedAtVonage(record);
+        sent = true;
+        return { requestId: record.requestId };
+      } finally {
+        if (!sent) await this.releaseAll(ctx, sends);
+      }
+    });
   }
 
   async status(ctx: CallContext, requestId: string): Promise<VerificationView> {
@@ -455,6 +429,36 @@ export class VerifyService {
     }
     if (!record) throw errors.verificationNotFound();
     return record;
+  }
+
+  /**
+   * The common path of verify, cancel and next-event: find the caller's verification, take its
+   * number's lock (refused at once when the guard's window is full), re-read it, require it pending.
+   */
+  private async withPending<T>(
+    ctx: CallContext,
+    ref: VerificationRef,
+    guardFor: ((phoneNumber: string) => LimitGuard & { what: LimitKind }) | undefined,
+    work: (record: VerificationRecord) => Promise<T>,
+  ): Promise<T> {
+    const found = await this.find(ctx, ref);
+    const guard = guardFor?.(found.phoneNumber);
+    return this.withLock(
+      ctx,
+      found.phoneNumber,
+      async () => {
+        const record = await this.reload(ctx, found);
+        await this.requirePending(record);
+        return work(record);
+      },
+      guard,
+    );
+  }
+
+  /** Vonage status 6: it no longer knows the request as active, so it is over for us too (404). */
+  private async endedAtVonage(record: VerificationRecord): Promise<ApiError> {
+    await this.finish(record, 'expired');
+    return errors.verificationNotFound();
   }
 
   /** The record as it is now that we hold the lock: another request may have changed it meanwhile. */

@@ -13,8 +13,9 @@ import { loadConfig } from '../src/config';
 import { mountDocs } from '../src/docs';
 import { createErrorHandler } from '../src/error-handler';
 import type { ErrorCode } from '../src/errors';
+import { problemBody } from '../src/errors';
 import { createLogger } from '../src/logger';
-import { buildOpenApiDocument, ERROR_CATALOGUE, problemBody } from '../src/openapi';
+import { buildOpenApiDocument, ERROR_CATALOGUE } from '../src/openapi';
 import { cancelBody, nextEventBody, requestTokenBody, verifyTokenBody } from '../src/schemas';
 
 // Just the parts of an OpenAPI document these tests read.
