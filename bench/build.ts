@@ -19,10 +19,18 @@ function transpile(file: string, outDir: string): void {
   writeFileSync(join(outDir, basename(file).replace(/\.ts$/, '.js')), output.outputText);
 }
 
-/** Transpiles every .ts file of `dir` (not recursive) into `outDir`. */
+/** Folders never compiled: build output and dependencies. */
+const SKIPPED_DIRS = new Set(['node_modules', 'results']);
+
+/** Transpiles every .ts file under `dir` into the same folder tree under `outDir`. */
 export function transpileDir(dir: string, outDir: string, only?: (name: string) => boolean): void {
   mkdirSync(outDir, { recursive: true });
-  for (const name of readdirSync(dir)) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const name = entry.name;
+    if (entry.isDirectory()) {
+      if (!SKIPPED_DIRS.has(name)) transpileDir(join(dir, name), join(outDir, name), only);
+      continue;
+    }
     if (!name.endsWith('.ts') || name.endsWith('.d.ts') || (only && !only(name))) continue;
     transpile(join(dir, name), outDir);
   }

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     args: [
       '--import',
       pathToFileURL(join(repo, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
-      join(repo, 'src', 'simulator-main.ts'),
+      join(repo, 'src', 'simulator', 'v1', 'main.ts'),
     ],
     cwd: repo,
     cpu: 0,

@@ -92,7 +92,7 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
     const loader = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
     const tsx = (file: string) => ['--import', loader, file];
     return {
-      simulator: tsx(join(REPO, 'src', 'simulator-main.ts')),
+      simulator: tsx(join(REPO, 'src', 'simulator', 'v1', 'main.ts')),
       service: [...settings.serviceNodeArgs, ...tsx(join(serviceSrc, 'server.ts'))],
       reference: tsx(join(REPO, 'bench', 'reference-server.ts')),
       bare: tsx(join(REPO, 'bench', 'bare-server.ts')),
@@ -104,7 +104,7 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
     settings.serviceDir === REPO ? join(buildDir, 'repo', 'src') : join(buildDir, 'service', 'src');
   if (settings.serviceDir !== REPO) transpileDir(serviceSrc, serviceOut);
   return {
-    simulator: [join(buildDir, 'repo', 'src', 'simulator-main.js')],
+    simulator: [join(buildDir, 'repo', 'src', 'simulator', 'v1', 'main.js')],
     service: [...settings.serviceNodeArgs, join(serviceOut, 'server.js')],
     reference: [join(buildDir, 'repo', 'bench', 'reference-server.js')],
     bare: [join(buildDir, 'repo', 'bench', 'bare-server.js')],

@@ -4,21 +4,21 @@
 
 import { Vonage } from '@vonage/server-sdk';
 import type { Express } from 'express';
-import { createApp } from './app';
 import { type Clock, systemClock } from './clock';
 import type { Config } from './config';
-import { mountDocs } from './docs';
+import { createApp } from './http/app';
+import { mountDocs } from './http/docs/docs-page';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
-import { MemoryRateLimiter, type RateLimiter } from './rate-limiter';
-import { RedisRateLimiter } from './rate-limiter-redis';
-import { connectRedis, createRedisClient, type RedisClient } from './redis-client';
-import { type DeliveredMessage, VerifySimulator } from './simulator';
-import type { VerificationStore } from './store';
-import { MemoryVerificationStore } from './store-memory';
-import { RedisVerificationStore } from './store-redis';
-import { VerifyService } from './verify-service';
-import { type SdkVerifyClient, VonageVerifyGateway } from './vonage-verify';
+import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
+import { MemoryRateLimiter, type RateLimiter } from './store/limiter';
+import { MemoryVerificationStore } from './store/memory/store';
+import { connectRedis, createRedisClient, type RedisClient } from './store/redis/client';
+import { RedisRateLimiter } from './store/redis/limiter';
+import { RedisVerificationStore } from './store/redis/store';
+import type { VerificationStore } from './store/store';
+import { VerifyService } from './verification/verify-service';
+import { type SdkVerifyClient, VonageVerifyGateway } from './vonage/v1/gateway';
 
 export interface Composed {
   app: Express;

@@ -2,8 +2,8 @@
 // Vonage calls, the verification funnel by caller, and store errors.
 
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { FunnelEvent } from './verify-service';
-import type { VonageOperation } from './vonage-verify';
+import type { FunnelEvent } from './verification/verify-service';
+import type { VonageOperation } from './vonage/v1/gateway';
 
 export class Metrics {
   readonly registry = new Registry();

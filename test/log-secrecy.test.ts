@@ -18,7 +18,7 @@
 // which every written form of the number (E.164, without '+', with a leading 0) contains.
 
 import type { Response } from 'supertest';
-import { codeFor, type Harness, KEYS, startHarness, ukMobile, VONAGE } from './harness';
+import { codeFor, type Harness, KEYS, startHarness, ukMobile, VONAGE } from './support/harness';
 
 const TEST_NUMBER = '+15005550006';
 const TEST_CODE = '724193';

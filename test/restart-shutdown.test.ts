@@ -5,9 +5,9 @@
 // connections, closes Redis (bounded even when Redis is frozen) and exits 0 well inside the 10 s grace.
 
 import { randomBytes } from 'node:crypto';
-import { VerifySimulator } from '../src/simulator';
-import { KEYS, ukMobile, VONAGE } from './harness';
+import { VerifySimulator } from '../src/simulator/v1/simulator';
 import { type DelayProxy, startDelayProxy } from './support/delay-proxy';
+import { KEYS, ukMobile, VONAGE } from './support/harness';
 import { pollUntil, probeConnect, timed } from './support/net';
 import { type RedisServer, startRedisServer } from './support/redis-server';
 import { type ServiceProcess, startService } from './support/service-process';

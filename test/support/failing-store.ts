@@ -2,8 +2,8 @@
 // right after Vonage started a verification) throws store_unavailable, optionally after running a hook
 // (for example moving the virtual clock, as if the write had taken that long).
 
-import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../../src/store';
-import { storeFailure } from '../../src/store-redis';
+import { storeFailure } from '../../src/store/redis/store';
+import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../../src/store/store';
 
 export class FailingCreateStore implements VerificationStore {
   private armed: (() => void) | undefined;

@@ -1,0 +1,95 @@
+// The /api routes: validate with the zod schemas, call the service as the authenticated caller, answer.
+
+import { type Request, type Response, Router } from 'express';
+import type { z } from 'zod';
+import { errors } from '../errors';
+import type { CallContext, VerificationRef, VerifyService } from '../verification/verify-service';
+import { callerOf } from './auth';
+import { cancelBody, nextEventBody, requestIdParams, requestTokenBody, verifyTokenBody } from './schemas';
+
+/** Validates input against a schema, listing every problem with its path. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw errors.validationFailed(
+    result.error.issues.flatMap((issue) => {
+      const path = issue.path.map(String);
+      // An unknown field is reported at its own path, not at the object that holds it.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+      }
+      return [{ path: path.join('.'), message: issue.message }];
+    }),
+  );
+}
+
+function context(req: Request, res: Response): CallContext {
+  const caller = callerOf(res);
+  if (caller === undefined) throw errors.unauthorized();
+  return { caller, log: req.log };
+}
+
+function refOf(body: {
+  requestId?: string | undefined;
+  phoneNumber?: string | undefined;
+  country?: string | undefined;
+}): VerificationRef {
+  if (body.requestId !== undefined) return { requestId: body.requestId };
+  return { phoneNumber: body.phoneNumber ?? '', ...(body.country ? { country: body.country } : {}) };
+}
+
+/** POST bodies must be JSON; anything else is a clear 400 rather than a confusing "required" list. */
+function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw errors.validationFailed(
+      [{ path: '', message: 'Content-Type must be application/json' }],
+      'Send the body as JSON with Content-Type: application/json.',
+    );
+  }
+}
+
+const POST_ROUTES = new Set(['/request-token', '/verify-token', '/cancel', '/next-event']);
+
+export function createApiRouter(service: VerifyService): Router {
+  const router = Router();
+  // Names the route for metrics before the handler runs: once an error leaves the router, Express
+  // no longer says which route it came from.
+  router.use((req, res, next) => {
+    if (req.path.startsWith('/verifications/')) res.locals.route = '/api/verifications/:requestId';
+    else if (POST_ROUTES.has(req.path)) res.locals.route = `/api${req.path}`;
+    next();
+  });
+
+  router.post('/request-token', async (req, res) => {
+    requireJson(req);
+    const body = parseInput(requestTokenBody, req.body);
+    const started = await service.requestToken(context(req, res), body);
+    res.status(201).json(started);
+  });
+
+  router.post('/verify-token', async (req, res) => {
+    requireJson(req);
+    const body = parseInput(verifyTokenBody, req.body);
+    const verified = await service.verifyToken(context(req, res), refOf(body), body.code);
+    res.json({ verified: true, requestId: verified.requestId, phoneNumber: verified.phoneNumber });
+  });
+
+  router.post('/cancel', async (req, res) => {
+    requireJson(req);
+    const body = parseInput(cancelBody, req.body);
+    res.json(await service.cancel(context(req, res), refOf(body)));
+  });
+
+  router.post('/next-event', async (req, res) => {
+    requireJson(req);
+    const body = parseInput(nextEventBody, req.body);
+    res.json(await service.nextEvent(context(req, res), refOf(body)));
+  });
+
+  router.get('/verifications/:requestId', async (req, res) => {
+    const { requestId } = parseInput(requestIdParams, { requestId: req.params.requestId });
+    res.json(await service.status(context(req, res), requestId));
+  });
+
+  return router;
+}

@@ -1,0 +1,91 @@
+// Caller authentication: `Authorization: Bearer <key>` against API_KEYS in constant time, and the
+// per-address limit on failed attempts (express-rate-limit over our shared limiter).
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
+import type { LimitRule } from '../config';
+import { errors } from '../errors';
+import type { RateLimiter } from '../store/limiter';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** The caller name of an authenticated request, set by `authenticate`. */
+export function callerOf(res: Response): string | undefined {
+  return typeof res.locals.caller === 'string' ? res.locals.caller : undefined;
+}
+
+/**
+ * Finds the caller for the bearer key. Every key is compared, over fixed-length digests, so the time
+ * taken says nothing about which key or how much of it matched.
+ */
+export function createAuthenticator(apiKeys: Map<string, string>): RequestHandler {
+  const known = [...apiKeys].map(([caller, key]) => ({ caller, digest: digest(key) }));
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+    if (match?.[1]) {
+      const given = digest(match[1]);
+      let caller: string | undefined;
+      for (const entry of known) {
+        if (timingSafeEqual(entry.digest, given)) caller = entry.caller;
+      }
+      if (caller !== undefined) res.locals.caller = caller;
+    }
+    next();
+  };
+}
+
+export const requireCaller: RequestHandler = (_req, res, next) => {
+  next(callerOf(res) === undefined ? errors.unauthorized() : undefined);
+};
+
+/** express-rate-limit Store over our RateLimiter, so the count is shared and exact across instances. */
+class SharedLimiterStore implements Store {
+  readonly localKeys = false;
+  readonly prefix: string;
+
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly rule: LimitRule,
+    private readonly keyFor: (ip: string) => string,
+  ) {
+    this.prefix = keyFor('');
+  }
+
+  async increment(key: string) {
+    const decision = await this.limiter.reserve(this.keyFor(key), this.rule);
+    return decision.allowed
+      ? { totalHits: 1, resetTime: new Date(Date.now() + this.rule.windowMs) }
+      : { totalHits: this.rule.count + 1, resetTime: new Date(Date.now() + decision.retryAfterMs) };
+  }
+
+  async decrement(): Promise<void> {}
+
+  async resetKey(): Promise<void> {}
+}
+
+/** Counts only requests whose key is missing or wrong; authenticated requests cost no store call. */
+export function createAuthFailureLimiter(
+  limiter: RateLimiter,
+  rule: LimitRule,
+  keyFor: (ip: string) => string,
+): RequestHandler {
+  return rateLimit({
+    windowMs: rule.windowMs,
+    limit: rule.count,
+    store: new SharedLimiterStore(limiter, rule, keyFor),
+    skip: (_req, res) => callerOf(res) !== undefined,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    standardHeaders: false,
+    legacyHeaders: false,
+    passOnStoreError: false,
+    // Our own validation of TRUST_PROXY replaces the library's start-up warnings.
+    validate: false,
+    handler: (req, _res, next) => {
+      const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const seconds = reset ? (reset.getTime() - Date.now()) / 1000 : rule.windowMs / 1000;
+      next(errors.rateLimited(seconds, `failed authentication attempts from this address (${rule.text})`));
+    },
+  });
+}

@@ -1,0 +1,59 @@
+// Turns every error into an application/problem+json answer (RFC 9457) and logs it exactly once.
+// Nothing internal reaches the caller: unknown errors become a plain 500.
+
+import type { ErrorRequestHandler, Response } from 'express';
+import { ApiError, errors, problemBody } from '../errors';
+
+/** Errors thrown by body-parser (and the router) carry an HTTP status, and mostly a `type`. */
+function fromBodyParser(error: unknown): ApiError | undefined {
+  const type = (error as { type?: unknown } | undefined)?.type;
+  if (type === 'entity.too.large') return errors.payloadTooLarge();
+  if (type === 'entity.parse.failed') {
+    return errors.validationFailed(
+      [{ path: '', message: 'body is not valid JSON' }],
+      'The body is not valid JSON.',
+    );
+  }
+  if (typeof type === 'string' && /^(encoding|charset)\./.test(type)) {
+    return errors.validationFailed([{ path: '', message: 'unsupported body encoding or charset' }]);
+  }
+  if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
+    return errors.validationFailed([{ path: '', message: 'the body could not be read' }]);
+  }
+  // Other client errors the libraries flag with a 4xx status and no type: a body that does not inflate
+  // (Content-Encoding: gzip over garbage), a path with a malformed %-escape (the router's URIError).
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return errors.validationFailed([{ path: '', message: 'the request could not be read' }]);
+  }
+  return undefined;
+}
+
+export function sendProblem(res: Response, error: ApiError): void {
+  const { retryAfterSeconds } = error.extensions;
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(error)));
+}
+
+export function createErrorHandler(onProblem?: (error: ApiError) => void): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const apiError = error instanceof ApiError ? error : (fromBodyParser(error) ?? errors.internal());
+    onProblem?.(apiError);
+    const log = req.log;
+    if (apiError.status >= 500) {
+      const cause = error instanceof ApiError ? (error as Error & { cause?: unknown }).cause : error;
+      log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
+    } else {
+      // The request's own completion line already records the status at info; refusals come in floods.
+      log?.debug({ problem: apiError.code, status: apiError.status }, apiError.title);
+    }
+    sendProblem(res, apiError);
+  };
+}

@@ -1,0 +1,122 @@
+// In-memory VerificationStore: the first-run default when no REDIS_URL is set. One process only; it is
+// not shared between instances and forgets everything on restart.
+
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../clock';
+import type { MemoryRateLimiter } from '../limiter';
+import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
+
+interface Entry<T> {
+  value: T;
+  expiresAt: number;
+}
+
+export class MemoryVerificationStore implements VerificationStore {
+  private readonly records = new Map<string, Entry<VerificationRecord>>();
+  private readonly current = new Map<string, Entry<string>>();
+  private readonly locks = new Map<string, Entry<string>>();
+  private readonly uncertain = new Map<string, Entry<number>>();
+  /** Which caller recorded each request id. */
+  private readonly owners = new Map<string, Entry<string>>();
+
+  constructor(
+    private readonly clock: Clock,
+    /** Where lock guards read their windows. */
+    private readonly limiter?: MemoryRateLimiter,
+  ) {}
+
+  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
+    this.sweep();
+    if (this.live(this.owners, record.requestId)) return false;
+    this.owners.set(record.requestId, { value: record.caller, expiresAt: retainUntil });
+    this.records.set(this.recordKey(record.caller, record.requestId), {
+      value: { ...record },
+      expiresAt: retainUntil,
+    });
+    const numberKey = this.numberKey(record.caller, record.phoneNumber);
+    this.current.set(numberKey, { value: record.requestId, expiresAt: retainUntil });
+    this.uncertain.delete(numberKey);
+    return true;
+  }
+
+  async update(record: VerificationRecord): Promise<void> {
+    const key = this.recordKey(record.caller, record.requestId);
+    const entry = this.live(this.records, key);
+    if (entry) this.records.set(key, { value: { ...record }, expiresAt: entry.expiresAt });
+  }
+
+  async findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {
+    const entry = this.live(this.records, this.recordKey(caller, requestId));
+    return entry ? { ...entry.value } : undefined;
+  }
+
+  async findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
+    const pointer = this.live(this.current, this.numberKey(caller, phoneNumber));
+    return pointer ? this.findById(caller, pointer.value) : undefined;
+  }
+
+  async get(
+    caller: string,
+    _phoneNumber: string,
+    requestId: string,
+  ): Promise<VerificationRecord | undefined> {
+    return this.findById(caller, requestId);
+  }
+
+  async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
+    const limitedForMs = guard && this.limiter ? this.limiter.waitMs(guard.key, guard.rule) : 0;
+    if (limitedForMs > 0) return { limitedForMs };
+    const key = this.numberKey(caller, phoneNumber);
+    if (this.live(this.locks, key)) return { held: true };
+    const token = randomUUID();
+    this.locks.set(key, { value: token, expiresAt: this.clock.now() + ttlMs });
+    return { token };
+  }
+
+  async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
+    const key = this.numberKey(caller, phoneNumber);
+    if (this.locks.get(key)?.value === token) this.locks.delete(key);
+  }
+
+  async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    this.uncertain.set(this.numberKey(caller, phoneNumber), {
+      value: at,
+      expiresAt: this.clock.now() + ttlMs,
+    });
+  }
+
+  async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
+    return this.live(this.uncertain, this.numberKey(caller, phoneNumber))?.value;
+  }
+
+  async ping(): Promise<void> {}
+
+  private live<T>(map: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= this.clock.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Drops expired records now and then, so a long-running sandbox does not grow without bound. */
+  private sweep(): void {
+    if (this.records.size % 256 !== 0) return;
+    const now = this.clock.now();
+    for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners] as Map<
+      string,
+      Entry<unknown>
+    >[]) {
+      for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    }
+  }
+
+  private recordKey(caller: string, requestId: string): string {
+    return `${caller}\u0000${requestId}`;
+  }
+
+  private numberKey(caller: string, phoneNumber: string): string {
+    return `${caller}\u0000${phoneNumber}`;
+  }
+}

@@ -1,0 +1,65 @@
+// The verification store: what the service keeps about each verification, and the interface that the
+// Redis and in-memory implementations share.
+
+import type { LimitRule } from '../config';
+
+export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
+
+export interface VerificationRecord {
+  requestId: string;
+  caller: string;
+  /** E.164. */
+  phoneNumber: string;
+  status: VerificationStatus;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  expiresAt: number;
+  finishedAt?: number;
+  /** A TEST_NUMBERS verification: never sent to Vonage. */
+  test?: boolean;
+  replacedRequestId?: string;
+}
+
+/** A rate-limit window (kept by the RateLimiter under `key`) that must not be full for the lock to be taken. */
+export interface LimitGuard {
+  key: string;
+  rule: LimitRule;
+}
+
+/** The lock was taken, is held by another request, or its guard's window is full (for how long). */
+export type LockResult = { token: string } | { held: true } | { limitedForMs: number };
+
+/** How long finished and expired records stay, so late calls get already_verified / verification_expired. */
+export const RECORD_RETENTION_MS = 60 * 60 * 1000;
+
+export interface VerificationStore {
+  /**
+   * Writes a new verification and makes it the number's current one; its expiry is set in the same step,
+   * and the number's uncertain-start note is cleared (a start went through). False, writing nothing,
+   * when the request id is already recorded, for any caller.
+   */
+  create(record: VerificationRecord, retainUntil: number): Promise<boolean>;
+  /** Rewrites an existing record (status changes), keeping its expiry. */
+  update(record: VerificationRecord): Promise<void>;
+  /** The caller's own record with this id; another caller's id is simply not found. */
+  findById(caller: string, requestId: string): Promise<VerificationRecord | undefined>;
+  /** The caller's latest verification for this number. */
+  findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined>;
+  /** A record whose caller and number are known: one read, no index. */
+  get(caller: string, phoneNumber: string, requestId: string): Promise<VerificationRecord | undefined>;
+  /**
+   * A short lease that serialises work on one caller's number across instances. With a guard, a full
+   * rate-limit window refuses in the same step, so a flood of refused requests neither waits nor locks.
+   */
+  lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult>;
+  unlock(caller: string, phoneNumber: string, token: string): Promise<void>;
+  /**
+   * Remembers that a start for this number timed out: Vonage may have sent a code we have no id for.
+   * A later status 10 for the number is then recognised as this caller's (see VerifyService).
+   */
+  noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void>;
+  /** When the last uncertain start for this number happened, if it is still remembered. */
+  uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined>;
+  /** Throws store_unavailable when the store cannot answer. */
+  ping(): Promise<void>;
+}

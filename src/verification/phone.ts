@@ -1,0 +1,74 @@
+// Phone numbers: parsing any common written form into E.164, validity and number-type checks, and the
+// masked form that is the only one allowed in logs.
+
+import { type CountryCode, type NumberType, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { errors } from '../errors';
+
+export interface ParsedPhone {
+  /** E.164, e.g. +447400123456. */
+  e164: string;
+  country: CountryCode | undefined;
+  type: NumberType | undefined;
+}
+
+/** Types that cannot receive an SMS or voice code, or that are the usual targets of SMS pumping. */
+const REFUSED_TYPES = new Set<NumberType>([
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'TOLL_FREE',
+  'UAN',
+  'VOICEMAIL',
+  'PAGER',
+]);
+
+/** Parses without judging: undefined when the text is not a phone number at all. */
+export function parsePhone(input: string, country?: string): ParsedPhone | undefined {
+  const text = input.trim();
+  // A number written with its country code but without "+" (447400123456) is common in APIs.
+  const candidates = text.startsWith('+') || !/^\d{8,15}$/.test(text) ? [text] : [text, `+${text}`];
+  for (const candidate of candidates) {
+    const phone = parsePhoneNumberFromString(candidate, country as CountryCode | undefined);
+    if (phone?.isValid()) return { e164: phone.number, country: phone.country, type: phone.getType() };
+  }
+  return undefined;
+}
+
+/** The policy for a number a code is to be sent to: valid, from an allowed country, able to receive it. */
+export function judgePhone(
+  phone: ParsedPhone | undefined,
+  country: string | undefined,
+  allowed?: Set<CountryCode>,
+): ParsedPhone {
+  if (!phone) {
+    throw errors.invalidPhoneNumber(
+      country === undefined
+        ? 'Not a valid phone number; write it with its country code (+44...) or give "country".'
+        : `Not a valid phone number for ${country}.`,
+    );
+  }
+  if (allowed && (phone.country === undefined || !allowed.has(phone.country))) {
+    throw errors.countryNotAllowed(phone.country);
+  }
+  if (phone.type !== undefined && REFUSED_TYPES.has(phone.type)) {
+    throw errors.numberNotSupported(
+      `Numbers of this type (${phone.type.toLowerCase()}) cannot receive a code.`,
+    );
+  }
+  return phone;
+}
+
+/** Parses a number only to find an existing verification: no country or type policy applies. */
+export function normalisePhone(input: string, country?: string): string | undefined {
+  return parsePhone(input, country)?.e164 ?? parseE164Loose(input);
+}
+
+export function parseE164Loose(input: string): string | undefined {
+  const phone = parsePhoneNumberFromString(input.trim());
+  return phone?.number;
+}
+
+/** +447400123456 -> +44*******56: enough to tell numbers apart in logs, not enough to call one. */
+export function maskPhone(e164: string): string {
+  if (e164.length <= 6) return '***';
+  return `${e164.slice(0, 3)}${'*'.repeat(e164.length - 5)}${e164.slice(-2)}`;
+}

@@ -1,0 +1,167 @@
+// Table-driven tests of the Vonage boundary: every Verify v1 status and every kind of SDK failure maps to
+// the contract's outcome or error code. The first tables test the mapping functions; the last drives the
+// same statuses through the real SDK and the simulator over HTTP, end to end to the HTTP answer.
+
+import { ApiError } from '../../src/errors';
+import { mapCheckStatus, mapControlStatus, mapStartStatus, mapThrown } from '../../src/vonage/v1/gateway';
+import { codeFor, type Harness, startHarness, ukMobile } from '../support/harness';
+
+const ID = 'abcdef0123456789abcdef0123456789';
+
+/** The outcome kind, or the error code of what the mapping throws. */
+function label(result: { kind: string } | ApiError): string {
+  return result instanceof ApiError ? result.code : result.kind;
+}
+
+describe('start status mapping', () => {
+  test.each([
+    ['0', 'started'],
+    ['10', 'in_flight'],
+    ['1', 'upstream_unavailable'],
+    ['2', 'upstream_error'],
+    ['3', 'invalid_phone_number'],
+    ['4', 'upstream_error'],
+    ['5', 'upstream_error'],
+    ['6', 'number_not_supported'],
+    ['7', 'number_not_supported'],
+    ['8', 'upstream_error'],
+    ['9', 'upstream_unavailable'],
+    ['15', 'number_not_supported'],
+    ['20', 'upstream_error'],
+    ['29', 'number_not_supported'],
+    ['999', 'upstream_error'],
+    ['', 'upstream_error'],
+  ])('status %p -> %s', (status, expected) => {
+    expect(label(mapStartStatus(status, ID))).toBe(expected);
+  });
+
+  test('status 0 without a request_id is an upstream error, 10 without one is concurrent_verification', () => {
+    expect(label(mapStartStatus('0', undefined))).toBe('upstream_error');
+    expect(label(mapStartStatus('10', undefined))).toBe('concurrent_verification');
+  });
+});
+
+describe('check status mapping', () => {
+  test.each([
+    ['0', 'verified'],
+    ['16', 'mismatch'],
+    ['17', 'too_many_attempts'],
+    ['6', 'not_found'],
+    ['1', 'upstream_unavailable'],
+    ['2', 'upstream_error'],
+    ['3', 'upstream_error'],
+    ['4', 'upstream_error'],
+    ['5', 'upstream_error'],
+    ['9', 'upstream_unavailable'],
+    ['101', 'upstream_error'],
+  ])('status %p -> %s', (status, expected) => {
+    expect(label(mapCheckStatus(status))).toBe(expected);
+  });
+});
+
+describe('control status mapping', () => {
+  test.each([
+    ['0', 'done'],
+    ['19', 'refused'],
+    ['6', 'not_found'],
+    ['1', 'upstream_unavailable'],
+    ['2', 'upstream_error'],
+    ['3', 'upstream_error'],
+    ['4', 'upstream_error'],
+    ['5', 'upstream_error'],
+    ['8', 'upstream_error'],
+    ['9', 'upstream_unavailable'],
+  ])('status %p -> %s', (status, expected) => {
+    expect(label(mapControlStatus(status))).toBe(expected);
+  });
+});
+
+describe('thrown SDK errors', () => {
+  const httpError = (status: number) =>
+    Object.assign(new Error(`Request failed with status code ${status}`), { response: { status } });
+  const abort = () => Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+  const network = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: { code } });
+
+  test.each([
+    ['HTTP 500', 'upstream_error', 502, httpError(500)],
+    ['HTTP 502', 'upstream_error', 502, httpError(502)],
+    ['HTTP 401', 'upstream_error', 502, httpError(401)],
+    ['HTTP 429', 'upstream_unavailable', 503, httpError(429)],
+    ['timeout (AbortError)', 'upstream_timeout', 504, abort()],
+    ['connection refused', 'upstream_unavailable', 503, network('ECONNREFUSED')],
+    ['connection reset', 'upstream_unavailable', 503, network('ECONNRESET')],
+    ['undecodable body', 'upstream_error', 502, new Error('Failed to decode response body')],
+    ['something else', 'upstream_error', 502, 'a string'],
+  ])('%s -> %s %i', (_name, code, status, thrown) => {
+    const mapped = mapThrown(thrown);
+    expect(mapped.code).toBe(code);
+    expect(mapped.status).toBe(status);
+  });
+});
+
+describe('through the SDK and the simulator', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  test.each([
+    ['1', 503, 'upstream_unavailable'],
+    ['2', 502, 'upstream_error'],
+    ['3', 400, 'invalid_phone_number'],
+    ['4', 502, 'upstream_error'],
+    ['5', 502, 'upstream_error'],
+    ['6', 422, 'number_not_supported'],
+    ['7', 422, 'number_not_supported'],
+    ['8', 502, 'upstream_error'],
+    ['9', 503, 'upstream_unavailable'],
+    ['15', 422, 'number_not_supported'],
+    ['20', 502, 'upstream_error'],
+    ['29', 422, 'number_not_supported'],
+  ])('request-token when Vonage answers status %s -> %i %s', async (status, http, code) => {
+    h.sim.forceStatus('start', status);
+    const res = await h.as('alpha').post('/api/request-token', { phoneNumber: ukMobile() });
+    expect(res.status).toBe(http);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe(code);
+  });
+
+  test.each([
+    ['1', 503, 'upstream_unavailable'],
+    ['4', 502, 'upstream_error'],
+    ['5', 502, 'upstream_error'],
+    ['6', 404, 'verification_not_found'],
+    ['16', 422, 'code_mismatch'],
+    ['17', 410, 'too_many_attempts'],
+  ])('verify-token when Vonage answers status %s -> %i %s', async (status, http, code) => {
+    const started = await h.as('alpha').post('/api/request-token', { phoneNumber: ukMobile() });
+    h.sim.forceStatus('check', status);
+    const res = await h.as('alpha').post('/api/verify-token', {
+      requestId: started.body.requestId,
+      code: codeFor(h.sim, started.body.requestId),
+    });
+    expect(res.status).toBe(http);
+    expect(res.body.code).toBe(code);
+  });
+
+  test.each([
+    ['cancel', '19', 409, 'cancel_not_allowed'],
+    ['cancel', '6', 404, 'verification_not_found'],
+    ['cancel', '1', 503, 'upstream_unavailable'],
+    ['cancel', '8', 502, 'upstream_error'],
+    ['next-event', '19', 409, 'no_more_events'],
+    ['next-event', '6', 404, 'verification_not_found'],
+    ['next-event', '9', 503, 'upstream_unavailable'],
+    ['next-event', '5', 502, 'upstream_error'],
+  ])('%s when Vonage answers status %s -> %i %s', async (endpoint, status, http, code) => {
+    const started = await h.as('alpha').post('/api/request-token', { phoneNumber: ukMobile() });
+    h.sim.advance(31_000);
+    h.sim.forceStatus('control', status);
+    const res = await h.as('alpha').post(`/api/${endpoint}`, { requestId: started.body.requestId });
+    expect(res.status).toBe(http);
+    expect(res.body.code).toBe(code);
+  });
+});
