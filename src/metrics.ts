@@ -3,7 +3,7 @@
 
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { FunnelEvent } from './verification/verify-service';
-import type { VonageOperation } from './vonage/v1/gateway';
+import type { VonageOperation } from './vonage/gateway';
 
 export class Metrics {
   readonly registry = new Registry();

@@ -15,7 +15,7 @@ import {
   type VerificationStatus,
   type VerificationStore,
 } from '../store/store';
-import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/v1/gateway';
+import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/gateway';
 import { judgePhone, maskPhone, normalisePhone, parseE164Loose, parsePhone } from './phone';
 
 type LimitKind = 'number' | 'caller' | 'failed';

@@ -3,7 +3,8 @@
 // same statuses through the real SDK and the simulator over HTTP, end to end to the HTTP answer.
 
 import { ApiError } from '../../src/errors';
-import { mapCheckStatus, mapControlStatus, mapStartStatus, mapThrown } from '../../src/vonage/v1/gateway';
+import { mapThrown } from '../../src/vonage/thrown';
+import { mapCheckStatus, mapControlStatus, mapStartStatus } from '../../src/vonage/v1/status-map';
 import { codeFor, type Harness, startHarness, ukMobile } from '../support/harness';
 
 const ID = 'abcdef0123456789abcdef0123456789';
