@@ -36,16 +36,34 @@ export interface ProblemExtensions {
   errors?: FieldError[];
 }
 
+/** What an ApiError is made of; only the factories below fill it in. */
+export interface ApiErrorInit {
+  status: number;
+  code: ErrorCode;
+  title: string;
+  detail: string;
+  extensions?: ProblemExtensions;
+  /** The internal failure behind it (a Redis error, say): logged once, never shown to callers. */
+  cause?: unknown;
+}
+
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    readonly title: string,
-    readonly detail: string,
-    readonly extensions: ProblemExtensions = {},
-  ) {
-    super(detail);
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly title: string;
+  readonly detail: string;
+  readonly extensions: ProblemExtensions;
+  override readonly cause: unknown;
+
+  constructor(init: ApiErrorInit) {
+    super(init.detail);
     this.name = 'ApiError';
+    this.status = init.status;
+    this.code = init.code;
+    this.title = init.title;
+    this.detail = init.detail;
+    this.extensions = init.extensions ?? {};
+    this.cause = init.cause;
   }
 }
 
@@ -66,127 +84,183 @@ const seconds = (value: number | undefined) =>
 
 export const errors = {
   validationFailed: (fieldErrors: FieldError[], detail = 'The request is not valid.') =>
-    new ApiError(400, 'validation_failed', 'Validation failed', detail, { errors: fieldErrors }),
+    new ApiError({
+      status: 400,
+      code: 'validation_failed',
+      title: 'Validation failed',
+      detail: detail,
+      extensions: { errors: fieldErrors },
+    }),
   invalidPhoneNumber: (detail = 'The phone number is not a valid number.') =>
-    new ApiError(400, 'invalid_phone_number', 'Invalid phone number', detail),
+    new ApiError({
+      status: 400,
+      code: 'invalid_phone_number',
+      title: 'Invalid phone number',
+      detail: detail,
+    }),
   unauthorized: () =>
-    new ApiError(401, 'unauthorized', 'Unauthorized', 'Send a valid API key as Authorization: Bearer <key>.'),
+    new ApiError({
+      status: 401,
+      code: 'unauthorized',
+      title: 'Unauthorized',
+      detail: 'Send a valid API key as Authorization: Bearer <key>.',
+    }),
   countryNotAllowed: (country: string | undefined) =>
-    new ApiError(
-      403,
-      'country_not_allowed',
-      'Country not allowed',
-      `Numbers from ${country ?? 'this country'} are not allowed by this service.`,
-    ),
+    new ApiError({
+      status: 403,
+      code: 'country_not_allowed',
+      title: 'Country not allowed',
+      detail: `Numbers from ${country ?? 'this country'} are not allowed by this service.`,
+    }),
   verificationNotFound: () =>
-    new ApiError(404, 'verification_not_found', 'Verification not found', 'No such verification.'),
-  routeNotFound: () => new ApiError(404, 'not_found', 'Not found', 'No such endpoint.'),
+    new ApiError({
+      status: 404,
+      code: 'verification_not_found',
+      title: 'Verification not found',
+      detail: 'No such verification.',
+    }),
+  routeNotFound: () =>
+    new ApiError({ status: 404, code: 'not_found', title: 'Not found', detail: 'No such endpoint.' }),
   verificationInProgress: (requestId: string, retryAfterSeconds?: number) =>
-    new ApiError(
-      409,
-      'verification_in_progress',
-      'Verification in progress',
-      'A code was sent to this number moments ago and is still valid; use it, or retry later for a new one.',
-      { requestId, ...seconds(retryAfterSeconds) },
-    ),
+    new ApiError({
+      status: 409,
+      code: 'verification_in_progress',
+      title: 'Verification in progress',
+      detail:
+        'A code was sent to this number moments ago and is still valid; use it, or retry later for a new one.',
+      extensions: { requestId, ...seconds(retryAfterSeconds) },
+    }),
   concurrentVerification: () =>
-    new ApiError(
-      409,
-      'concurrent_verification',
-      'Concurrent verification',
-      'Another verification to this number is in progress; try again later.',
-    ),
+    new ApiError({
+      status: 409,
+      code: 'concurrent_verification',
+      title: 'Concurrent verification',
+      detail: 'Another verification to this number is in progress; try again later.',
+    }),
   alreadyVerified: (requestId: string) =>
-    new ApiError(409, 'already_verified', 'Already verified', 'This verification was already completed.', {
-      requestId,
+    new ApiError({
+      status: 409,
+      code: 'already_verified',
+      title: 'Already verified',
+      detail: 'This verification was already completed.',
+      extensions: {
+        requestId,
+      },
     }),
   cancelNotAllowed: (requestId: string, retryAfterSeconds?: number) =>
-    new ApiError(
-      409,
-      'cancel_not_allowed',
-      'Cancel not allowed',
-      retryAfterSeconds === undefined
-        ? 'Vonage no longer allows cancelling this verification.'
-        : 'Vonage does not allow cancelling a verification in its first 30 seconds.',
-      { requestId, ...seconds(retryAfterSeconds) },
-    ),
+    new ApiError({
+      status: 409,
+      code: 'cancel_not_allowed',
+      title: 'Cancel not allowed',
+      detail:
+        retryAfterSeconds === undefined
+          ? 'Vonage no longer allows cancelling this verification.'
+          : 'Vonage does not allow cancelling a verification in its first 30 seconds.',
+      extensions: { requestId, ...seconds(retryAfterSeconds) },
+    }),
   noMoreEvents: (requestId: string) =>
-    new ApiError(
-      409,
-      'no_more_events',
-      'No more events',
-      'Nothing is left to deliver for this verification.',
-      {
+    new ApiError({
+      status: 409,
+      code: 'no_more_events',
+      title: 'No more events',
+      detail: 'Nothing is left to deliver for this verification.',
+      extensions: {
         requestId,
       },
-    ),
+    }),
   verificationExpired: (requestId: string) =>
-    new ApiError(
-      410,
-      'verification_expired',
-      'Verification expired',
-      'This verification expired or was cancelled; request a new code.',
-      { requestId },
-    ),
+    new ApiError({
+      status: 410,
+      code: 'verification_expired',
+      title: 'Verification expired',
+      detail: 'This verification expired or was cancelled; request a new code.',
+      extensions: { requestId },
+    }),
   tooManyAttempts: (requestId: string) =>
-    new ApiError(
-      410,
-      'too_many_attempts',
-      'Too many attempts',
-      'A wrong code was entered too many times; request a new code.',
-      { requestId },
-    ),
+    new ApiError({
+      status: 410,
+      code: 'too_many_attempts',
+      title: 'Too many attempts',
+      detail: 'A wrong code was entered too many times; request a new code.',
+      extensions: { requestId },
+    }),
   payloadTooLarge: () =>
-    new ApiError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.'),
+    new ApiError({
+      status: 413,
+      code: 'payload_too_large',
+      title: 'Payload too large',
+      detail: 'The request body is too large.',
+    }),
   codeMismatch: (requestId: string) =>
-    new ApiError(
-      422,
-      'code_mismatch',
-      'Code mismatch',
-      'The code is wrong; the verification is still open.',
-      {
+    new ApiError({
+      status: 422,
+      code: 'code_mismatch',
+      title: 'Code mismatch',
+      detail: 'The code is wrong; the verification is still open.',
+      extensions: {
         requestId,
       },
-    ),
+    }),
   numberNotSupported: (detail = 'This number cannot receive a verification code.') =>
-    new ApiError(422, 'number_not_supported', 'Number not supported', detail),
+    new ApiError({
+      status: 422,
+      code: 'number_not_supported',
+      title: 'Number not supported',
+      detail: detail,
+    }),
   rateLimited: (retryAfterSeconds: number, what: string) =>
-    new ApiError(
-      429,
-      'rate_limited',
-      'Too many requests',
-      `Rate limit reached: ${what}.`,
-      seconds(retryAfterSeconds),
-    ),
-  internal: () => new ApiError(500, 'internal_error', 'Internal error', 'Something went wrong on our side.'),
+    new ApiError({
+      status: 429,
+      code: 'rate_limited',
+      title: 'Too many requests',
+      detail: `Rate limit reached: ${what}.`,
+      extensions: seconds(retryAfterSeconds),
+    }),
+  internal: () =>
+    new ApiError({
+      status: 500,
+      code: 'internal_error',
+      title: 'Internal error',
+      detail: 'Something went wrong on our side.',
+    }),
   upstreamError: () =>
-    new ApiError(
-      502,
-      'upstream_error',
-      'Upstream error',
-      'The verification provider answered with an error.',
-    ),
+    new ApiError({
+      status: 502,
+      code: 'upstream_error',
+      title: 'Upstream error',
+      detail: 'The verification provider answered with an error.',
+    }),
   upstreamUnavailable: (retryAfterSeconds?: number) =>
-    new ApiError(
-      503,
-      'upstream_unavailable',
-      'Upstream unavailable',
-      'The verification provider cannot be reached right now; try again shortly.',
-      seconds(retryAfterSeconds),
-    ),
-  storeUnavailable: () =>
-    new ApiError(
-      503,
-      'store_unavailable',
-      'Store unavailable',
-      'The verification store is not answering; try again shortly.',
-      { retryAfterSeconds: 1 },
-    ),
+    new ApiError({
+      status: 503,
+      code: 'upstream_unavailable',
+      title: 'Upstream unavailable',
+      detail: 'The verification provider cannot be reached right now; try again shortly.',
+      extensions: seconds(retryAfterSeconds),
+    }),
+  storeUnavailable: (cause?: unknown) =>
+    new ApiError({
+      status: 503,
+      code: 'store_unavailable',
+      title: 'Store unavailable',
+      detail: 'The verification store is not answering; try again shortly.',
+      extensions: { retryAfterSeconds: 1 },
+      cause,
+    }),
+  /** /readyz's answer when the store does not answer (same code, its own title). */
+  notReady: (cause?: unknown) =>
+    new ApiError({
+      status: 503,
+      code: 'store_unavailable',
+      title: 'Not ready',
+      detail: 'The verification store is not answering.',
+      cause,
+    }),
   upstreamTimeout: () =>
-    new ApiError(
-      504,
-      'upstream_timeout',
-      'Upstream timeout',
-      'The verification provider did not answer in time; the outcome is unknown.',
-    ),
+    new ApiError({
+      status: 504,
+      code: 'upstream_timeout',
+      title: 'Upstream timeout',
+      detail: 'The verification provider did not answer in time; the outcome is unknown.',
+    }),
 };

@@ -7,7 +7,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
-import { ApiError, errors } from '../errors';
+import { errors } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { limitKeys, type RateLimiter } from '../store/limiter';
@@ -110,11 +110,8 @@ export function createApp(deps: AppDeps): Express {
     try {
       await deps.store.ping();
       res.json({ status: 'ready', store: 'ok', vonage: config.sandbox ? 'sandbox' : 'configured' });
-    } catch {
-      sendProblem(
-        res,
-        new ApiError(503, 'store_unavailable', 'Not ready', 'The verification store is not answering.'),
-      );
+    } catch (cause) {
+      sendProblem(res, errors.notReady(cause));
     }
   });
   app.get('/metrics', async (_req, res) => {

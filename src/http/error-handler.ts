@@ -48,7 +48,7 @@ export function createErrorHandler(onProblem?: (error: ApiError) => void): Error
     onProblem?.(apiError);
     const log = req.log;
     if (apiError.status >= 500) {
-      const cause = error instanceof ApiError ? (error as Error & { cause?: unknown }).cause : error;
+      const cause = error instanceof ApiError ? error.cause : error;
       log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
     } else {
       // The request's own completion line already records the status at info; refusals come in floods.

@@ -2,7 +2,7 @@
 // right after Vonage started a verification) throws store_unavailable, optionally after running a hook
 // (for example moving the virtual clock, as if the write had taken that long).
 
-import { storeFailure } from '../../src/store/redis/store';
+import { errors } from '../../src/errors';
 import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../../src/store/store';
 
 export class FailingCreateStore implements VerificationStore {
@@ -20,7 +20,7 @@ export class FailingCreateStore implements VerificationStore {
     if (before) {
       this.armed = undefined;
       before();
-      throw storeFailure(new Error('injected: the store did not take the write'));
+      throw errors.storeUnavailable(new Error('injected: the store did not take the write'));
     }
     return this.inner.create(record, retainUntil);
   }

@@ -10,7 +10,7 @@ import {
   type RouteConfig,
 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ApiError, type ErrorCode, errors, problemBody } from '../../errors';
+import { type ApiError, type ErrorCode, errors, problemBody } from '../../errors';
 import {
   cancelBody,
   cancelledResponse,
@@ -484,12 +484,7 @@ function endpoints(sandbox: boolean): Endpoint[] {
         // app.ts answers readiness with its own title and detail, so its example is that answer.
         store_unavailable: {
           when: 'The verification store is not answering.',
-          example: new ApiError(
-            503,
-            'store_unavailable',
-            'Not ready',
-            'The verification store is not answering.',
-          ),
+          example: errors.notReady(),
         },
       },
     },

@@ -3,9 +3,9 @@
 
 import type { Clock } from '../../clock';
 import type { LimitRule } from '../../config';
+import { errors } from '../../errors';
 import { type LimitDecision, newMember, type RateLimiter, type Reservation } from '../limiter';
 import type { RedisClient } from './client';
-import { storeFailure } from './store';
 
 /** Exported for bench/micro-redis.ts, which measures it alone. */
 export const RESERVE = `
@@ -35,7 +35,7 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       wait = await this.redis.eval(RESERVE, 1, key, now, rule.windowMs, rule.count, member);
     } catch (cause) {
-      throw storeFailure(cause);
+      throw errors.storeUnavailable(cause);
     }
     const retryAfterMs = Number(wait);
     if (retryAfterMs > 0) return { allowed: false, retryAfterMs };
@@ -46,7 +46,7 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       await this.redis.zrem(reservation.key, reservation.member);
     } catch (cause) {
-      throw storeFailure(cause);
+      throw errors.storeUnavailable(cause);
     }
   }
 }

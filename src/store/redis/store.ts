@@ -31,13 +31,6 @@ interface IndexEntry {
   phoneNumber: string;
 }
 
-/** Turns any Redis failure into store_unavailable, keeping the cause for the one log line. */
-export function storeFailure(cause: unknown): Error {
-  const error = errors.storeUnavailable();
-  (error as Error & { cause?: unknown }).cause = cause;
-  return error;
-}
-
 export class RedisVerificationStore implements VerificationStore {
   constructor(
     private readonly redis: RedisClient,
@@ -133,7 +126,7 @@ export class RedisVerificationStore implements VerificationStore {
       // A timed-out lock was still sent: a frozen Redis runs it when it wakes, and the number would stay
       // locked for the whole TTL. Queue the release behind it on the same connection (best effort).
       this.redis.eval(UNLOCK, 1, key, token).catch(() => {});
-      throw storeFailure(cause);
+      throw errors.storeUnavailable(cause);
     }
     const wait = Number(answer);
     if (wait > 0) return { limitedForMs: wait };
@@ -167,7 +160,7 @@ export class RedisVerificationStore implements VerificationStore {
     try {
       return await work();
     } catch (cause) {
-      throw storeFailure(cause);
+      throw errors.storeUnavailable(cause);
     }
   }
 }
