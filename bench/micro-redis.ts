@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
-import { RESERVE } from '../src/store/redis/limiter';
+import { RESERVE } from '../src/store/redis/scripts';
 
 const URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CALLS = Number(process.env.MICRO_CALLS ?? 20_000);

@@ -11,9 +11,11 @@ import { mountDocs } from './http/docs/docs-page';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
-import { MemoryRateLimiter, type RateLimiter } from './store/limiter';
+import type { RateLimiter } from './store/limiter';
+import { MemoryRateLimiter } from './store/memory/limiter';
 import { MemoryVerificationStore } from './store/memory/store';
 import { connectRedis, createRedisClient, type RedisClient } from './store/redis/client';
+import { RedisKeys } from './store/redis/keys';
 import { RedisRateLimiter } from './store/redis/limiter';
 import { RedisVerificationStore } from './store/redis/store';
 import type { VerificationStore } from './store/store';
@@ -57,8 +59,9 @@ export async function compose(
     redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
     redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection problem'));
     await connectRedis(redis);
-    store = new RedisVerificationStore(redis, config.REDIS_KEY_PREFIX, clock);
-    limiter = new RedisRateLimiter(redis, clock);
+    const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
+    store = new RedisVerificationStore(redis, keys, clock);
+    limiter = new RedisRateLimiter(redis, keys, clock);
   } else {
     logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
     const memoryLimiter = new MemoryRateLimiter(clock);
@@ -104,7 +107,6 @@ export async function compose(
         sendsPerCaller: config.LIMIT_SENDS_PER_CALLER,
         failedChecksPerNumber: config.LIMIT_FAILED_CHECKS_PER_NUMBER,
       },
-      keyPrefix: config.REDIS_KEY_PREFIX,
     },
     onFunnel: (caller, event) => metrics.observeFunnel(caller, event),
   });

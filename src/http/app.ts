@@ -10,7 +10,7 @@ import type { Config } from '../config';
 import { errors } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
-import { limitKeys, type RateLimiter } from '../store/limiter';
+import type { RateLimiter } from '../store/limiter';
 import type { VerificationStore } from '../store/store';
 import type { VerifyService } from '../verification/verify-service';
 import { createApiRouter } from './api-routes';
@@ -19,7 +19,7 @@ import { createErrorHandler, sendProblem } from './error-handler';
 
 export type AppConfig = Pick<
   Config,
-  'API_KEYS' | 'TRUST_PROXY' | 'CORS_ORIGINS' | 'LIMIT_AUTH_FAILURES_PER_IP' | 'REDIS_KEY_PREFIX' | 'sandbox'
+  'API_KEYS' | 'TRUST_PROXY' | 'CORS_ORIGINS' | 'LIMIT_AUTH_FAILURES_PER_IP' | 'sandbox'
 >;
 
 /** What sandbox mode adds: the simulator's "delivered" messages. */
@@ -128,12 +128,11 @@ export function createApp(deps: AppDeps): Express {
     });
   }
 
-  const keys = limitKeys(config.REDIS_KEY_PREFIX);
   app.use(
     '/api',
     // Who is calling comes first: a body from an unknown caller is never parsed.
     createAuthenticator(config.API_KEYS),
-    createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP, keys.authFailuresPerIp),
+    createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
     requireCaller,
     express.json({ limit: '16kb', strict: true }),
     createApiRouter(deps.service),

@@ -6,7 +6,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import type { LimitRule } from '../config';
 import { errors } from '../errors';
-import type { RateLimiter } from '../store/limiter';
+import { limits, type RateLimiter } from '../store/limiter';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -43,18 +43,15 @@ export const requireCaller: RequestHandler = (_req, res, next) => {
 /** express-rate-limit Store over our RateLimiter, so the count is shared and exact across instances. */
 class SharedLimiterStore implements Store {
   readonly localKeys = false;
-  readonly prefix: string;
+  readonly prefix = 'authFailuresPerIp:';
 
   constructor(
     private readonly limiter: RateLimiter,
     private readonly rule: LimitRule,
-    private readonly keyFor: (ip: string) => string,
-  ) {
-    this.prefix = keyFor('');
-  }
+  ) {}
 
-  async increment(key: string) {
-    const decision = await this.limiter.reserve(this.keyFor(key), this.rule);
+  async increment(ip: string) {
+    const decision = await this.limiter.reserve(limits.authFailuresPerIp(ip), this.rule);
     return decision.allowed
       ? { totalHits: 1, resetTime: new Date(Date.now() + this.rule.windowMs) }
       : { totalHits: this.rule.count + 1, resetTime: new Date(Date.now() + decision.retryAfterMs) };
@@ -66,15 +63,11 @@ class SharedLimiterStore implements Store {
 }
 
 /** Counts only requests whose key is missing or wrong; authenticated requests cost no store call. */
-export function createAuthFailureLimiter(
-  limiter: RateLimiter,
-  rule: LimitRule,
-  keyFor: (ip: string) => string,
-): RequestHandler {
+export function createAuthFailureLimiter(limiter: RateLimiter, rule: LimitRule): RequestHandler {
   return rateLimit({
     windowMs: rule.windowMs,
     limit: rule.count,
-    store: new SharedLimiterStore(limiter, rule, keyFor),
+    store: new SharedLimiterStore(limiter, rule),
     skip: (_req, res) => callerOf(res) !== undefined,
     keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
     standardHeaders: false,

@@ -2,6 +2,7 @@
 // Redis and in-memory implementations share.
 
 import type { LimitRule } from '../config';
+import type { LimitSubject } from './limiter';
 
 export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
 
@@ -20,9 +21,9 @@ export interface VerificationRecord {
   replacedRequestId?: string;
 }
 
-/** A rate-limit window (kept by the RateLimiter under `key`) that must not be full for the lock to be taken. */
+/** A rate-limit window (kept by the RateLimiter) that must not be full for the lock to be taken. */
 export interface LimitGuard {
-  key: string;
+  subject: LimitSubject;
   rule: LimitRule;
 }
 

@@ -7,7 +7,13 @@ import type { Clock } from '../clock';
 import type { LimitRule } from '../config';
 import { ApiError, errors } from '../errors';
 import type { Logger } from '../logger';
-import { type LimitDecision, limitKeys, type RateLimiter, type Reservation } from '../store/limiter';
+import {
+  type LimitDecision,
+  type LimitSubject,
+  limits,
+  type RateLimiter,
+  type Reservation,
+} from '../store/limiter';
 import {
   type LimitGuard,
   RECORD_RETENTION_MS,
@@ -49,7 +55,6 @@ export interface ServiceSettings {
     sendsPerCaller: LimitRule;
     failedChecksPerNumber: LimitRule;
   };
-  keyPrefix: string;
 }
 
 export interface ServiceDeps {
@@ -100,12 +105,10 @@ export interface StartedView {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class VerifyService {
-  private readonly keys;
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
 
   constructor(private readonly deps: ServiceDeps) {
-    this.keys = limitKeys(deps.settings.keyPrefix);
     // A request-token holds the lock for at most three Vonage calls (start, cancel, start again).
     this.lockTtlMs = deps.settings.vonageTimeoutMs * 3 + 5_000;
     this.lockWaitMs = deps.settings.vonageTimeoutMs * 3 + 1_000;
@@ -213,7 +216,7 @@ export class VerifyService {
     // Once the wrong-code window is full, every check is refused before anything else, the right code
     // included. Checks of one number take turns on its lock, so counting after the answer stays exact.
     const failedGuard = (phoneNumber: string) => ({
-      key: this.keys.failedChecksPerNumber(ctx.caller, phoneNumber),
+      subject: limits.failedChecksPerNumber(ctx.caller, phoneNumber),
       rule: this.deps.settings.limits.failedChecksPerNumber,
       what: 'failed' as const,
     });
@@ -244,7 +247,7 @@ export class VerifyService {
 
   /** Adds a wrong code to the number's window; the answer the caller is owed does not wait on a full one. */
   private async countWrongCode(ctx: CallContext, window: LimitGuard): Promise<void> {
-    await this.deps.limiter.reserve(window.key, window.rule).catch((error: unknown) => {
+    await this.deps.limiter.reserve(window.subject, window.rule).catch((error: unknown) => {
       ctx.log.warn({ err: error }, 'could not count a wrong code');
     });
   }
@@ -539,26 +542,26 @@ export class VerifyService {
   /** A full per-number send window refuses request-token and next-event before the lock is even taken. */
   private sendsGuard(ctx: CallContext, phoneNumber: string): LimitGuard & { what: LimitKind } {
     return {
-      key: this.keys.sendsPerNumber(ctx.caller, phoneNumber),
+      subject: limits.sendsPerNumber(ctx.caller, phoneNumber),
       rule: this.deps.settings.limits.sendsPerNumber,
       what: 'number',
     };
   }
 
   private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
-    const { limits } = this.deps.settings;
+    const rules = this.deps.settings.limits;
     const perNumber = await this.reserve(
       ctx,
-      this.keys.sendsPerNumber(ctx.caller, phoneNumber),
+      limits.sendsPerNumber(ctx.caller, phoneNumber),
       'number',
-      limits.sendsPerNumber,
+      rules.sendsPerNumber,
     );
     try {
       const perCaller = await this.reserve(
         ctx,
-        this.keys.sendsPerCaller(ctx.caller),
+        limits.sendsPerCaller(ctx.caller),
         'caller',
-        limits.sendsPerCaller,
+        rules.sendsPerCaller,
       );
       return [perNumber, perCaller];
     } catch (error) {
@@ -569,11 +572,11 @@ export class VerifyService {
 
   private async reserve(
     ctx: CallContext,
-    key: string,
+    subject: LimitSubject,
     what: LimitKind,
     rule: LimitRule,
   ): Promise<Reservation> {
-    const decision: LimitDecision = await this.deps.limiter.reserve(key, rule);
+    const decision: LimitDecision = await this.deps.limiter.reserve(subject, rule);
     if (decision.allowed) return decision.reservation;
     throw this.limited(ctx, what, rule, decision.retryAfterMs);
   }

@@ -10,6 +10,7 @@ import { type Composed, compose } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/store/redis/client';
+import { RedisKeys } from '../../src/store/redis/keys';
 import { RedisVerificationStore } from '../../src/store/redis/store';
 import { FailingCreateStore } from '../support/failing-store';
 import { codeFor, type Harness, KEYS, startHarness, ukMobile, VONAGE } from '../support/harness';
@@ -184,7 +185,7 @@ describe('half-done work: Vonage started a code, the store did not take its reco
     });
     client = createRedisClient({ url: redis.url, cluster: false });
     await connectRedis(client);
-    store = new FailingCreateStore(new RedisVerificationStore(client, prefix, h.clock));
+    store = new FailingCreateStore(new RedisVerificationStore(client, new RedisKeys(prefix), h.clock));
     const sink = new Writable({
       write(chunk, _encoding, done) {
         logs.push(String(chunk));

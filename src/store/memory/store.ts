@@ -3,8 +3,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
-import type { MemoryRateLimiter } from '../limiter';
 import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
+import type { MemoryRateLimiter } from './limiter';
 
 interface Entry<T> {
   value: T;
@@ -64,7 +64,7 @@ export class MemoryVerificationStore implements VerificationStore {
   }
 
   async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
-    const limitedForMs = guard && this.limiter ? this.limiter.waitMs(guard.key, guard.rule) : 0;
+    const limitedForMs = guard && this.limiter ? this.limiter.waitMs(guard.subject, guard.rule) : 0;
     if (limitedForMs > 0) return { limitedForMs };
     const key = this.numberKey(caller, phoneNumber);
     if (this.live(this.locks, key)) return { held: true };

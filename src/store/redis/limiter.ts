@@ -1,34 +1,29 @@
-// Redis RateLimiter: one Lua script per decision, so instances sharing Redis count exactly. The window
-// is a sorted set of reservation timestamps; the key's expiry is set in the same script.
+// Redis RateLimiter: one Lua script per decision (RESERVE in scripts.ts), so instances sharing Redis
+// count exactly. Key names come from keys.ts.
 
 import type { Clock } from '../../clock';
 import type { LimitRule } from '../../config';
 import { errors } from '../../errors';
-import { type LimitDecision, newMember, type RateLimiter, type Reservation } from '../limiter';
+import {
+  type LimitDecision,
+  type LimitSubject,
+  newMember,
+  type RateLimiter,
+  type Reservation,
+} from '../limiter';
 import type { RedisClient } from './client';
-
-/** Exported for bench/micro-redis.ts, which measures it alone. */
-export const RESERVE = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tonumber(oldest[2]) + window - now
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return 0
-`;
+import type { RedisKeys } from './keys';
+import { RESERVE } from './scripts';
 
 export class RedisRateLimiter implements RateLimiter {
   constructor(
     private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly clock: Clock,
   ) {}
 
-  async reserve(key: string, rule: LimitRule): Promise<LimitDecision> {
+  async reserve(subject: LimitSubject, rule: LimitRule): Promise<LimitDecision> {
+    const key = this.keys.limit(subject);
     const now = this.clock.now();
     const member = newMember(now);
     let wait: unknown;

@@ -1,30 +1,15 @@
 // Redis VerificationStore: what production and the tests use. One verification's keys share a hash tag
 // ({caller:+number}) so its transaction stays in one Redis Cluster slot; the request-id index is the
-// only key outside it, written first so a record is never unreachable by its id.
+// only key outside it, written first so a record is never unreachable by its id. Key names are in
+// keys.ts, Lua scripts in scripts.ts.
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { errors } from '../../errors';
 import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
 import type { RedisClient } from './client';
-
-const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
-// Takes the number's lock unless the guard's rate-limit window (a sorted set kept by RedisRateLimiter,
-// same hash tag) is full: 0 = taken, -1 = held by another request, n > 0 = full for n more ms.
-const LOCK = `
-if #KEYS > 1 then
-  local now = tonumber(ARGV[3])
-  local window = tonumber(ARGV[4])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
-    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    return math.max(1, tonumber(oldest[2]) + window - now)
-  end
-end
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
-return -1
-`;
+import type { RedisKeys } from './keys';
+import { LOCK, UNLOCK } from './scripts';
 
 interface IndexEntry {
   caller: string;
@@ -34,31 +19,21 @@ interface IndexEntry {
 export class RedisVerificationStore implements VerificationStore {
   constructor(
     private readonly redis: RedisClient,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
     private readonly clock: Clock,
   ) {}
 
-  /** The hash tag of one caller's number: every key of its verifications lands in one slot. */
-  tag(caller: string, phoneNumber: string): string {
-    return `${this.prefix}{${caller}:${phoneNumber}}`;
-  }
-
-  recordKey(record: Pick<VerificationRecord, 'caller' | 'phoneNumber' | 'requestId'>): string {
-    return `${this.tag(record.caller, record.phoneNumber)}:v:${record.requestId}`;
-  }
-
-  indexKey(requestId: string): string {
-    return `${this.prefix}id:{${requestId}}`;
+  private recordKey(record: Pick<VerificationRecord, 'caller' | 'phoneNumber' | 'requestId'>): string {
+    return this.keys.record(record.caller, record.phoneNumber, record.requestId);
   }
 
   async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
     const ttl = Math.max(1000, retainUntil - this.clock.now());
     const index: IndexEntry = { caller: record.caller, phoneNumber: record.phoneNumber };
-    const tag = this.tag(record.caller, record.phoneNumber);
     return this.run(async () => {
       // The index first (its own slot), and only if new: an id is never taken over from another caller.
       const fresh = await this.redis.set(
-        this.indexKey(record.requestId),
+        this.keys.index(record.requestId),
         JSON.stringify(index),
         'PX',
         ttl,
@@ -68,8 +43,8 @@ export class RedisVerificationStore implements VerificationStore {
       const result = await this.redis
         .multi()
         .set(this.recordKey(record), JSON.stringify(record), 'PX', ttl)
-        .set(`${tag}:cur`, record.requestId, 'PX', ttl)
-        .del(`${tag}:uncertain`)
+        .set(this.keys.current(record.caller, record.phoneNumber), record.requestId, 'PX', ttl)
+        .del(this.keys.uncertain(record.caller, record.phoneNumber))
         .exec();
       const failed = result?.find(([error]) => error);
       if (!result || failed) throw failed?.[0] ?? new Error('transaction aborted');
@@ -83,7 +58,7 @@ export class RedisVerificationStore implements VerificationStore {
 
   async findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {
     return this.run(async () => {
-      const raw = await this.redis.get(this.indexKey(requestId));
+      const raw = await this.redis.get(this.keys.index(requestId));
       if (raw === null) return undefined;
       const index = JSON.parse(raw) as IndexEntry;
       if (index.caller !== caller) return undefined;
@@ -93,7 +68,7 @@ export class RedisVerificationStore implements VerificationStore {
 
   async findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
     return this.run(async () => {
-      const requestId = await this.redis.get(`${this.tag(caller, phoneNumber)}:cur`);
+      const requestId = await this.redis.get(this.keys.current(caller, phoneNumber));
       if (requestId === null) return undefined;
       return this.read(this.recordKey({ caller, phoneNumber, requestId }));
     });
@@ -105,7 +80,7 @@ export class RedisVerificationStore implements VerificationStore {
 
   async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
     const token = randomUUID();
-    const key = `${this.tag(caller, phoneNumber)}:lock`;
+    const key = this.keys.lock(caller, phoneNumber);
     const ttl = Math.max(1, Math.ceil(ttlMs));
     let answer: unknown;
     try {
@@ -114,7 +89,7 @@ export class RedisVerificationStore implements VerificationStore {
             LOCK,
             2,
             key,
-            guard.key,
+            this.keys.limit(guard.subject),
             token,
             ttl,
             this.clock.now(),
@@ -134,16 +109,16 @@ export class RedisVerificationStore implements VerificationStore {
   }
 
   async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
-    await this.run(() => this.redis.eval(UNLOCK, 1, `${this.tag(caller, phoneNumber)}:lock`, token));
+    await this.run(() => this.redis.eval(UNLOCK, 1, this.keys.lock(caller, phoneNumber), token));
   }
 
   async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
-    const key = `${this.tag(caller, phoneNumber)}:uncertain`;
+    const key = this.keys.uncertain(caller, phoneNumber);
     await this.run(() => this.redis.set(key, String(at), 'PX', Math.max(1000, Math.ceil(ttlMs))));
   }
 
   async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
-    const raw = await this.run(() => this.redis.get(`${this.tag(caller, phoneNumber)}:uncertain`));
+    const raw = await this.run(() => this.redis.get(this.keys.uncertain(caller, phoneNumber)));
     return raw === null ? undefined : Number(raw);
   }
 

@@ -1,0 +1,58 @@
+// The Redis key layout, all of it. Every key of one caller's number shares the hash tag
+// {caller:+number}, so a verification's transaction and its lock-with-guard script stay in one Redis
+// Cluster slot; the request-id index has a slot of its own.
+//
+//   <prefix>{caller:+number}:v:<requestId>   a verification record (JSON)
+//   <prefix>{caller:+number}:cur             the number's current request id
+//   <prefix>{caller:+number}:lock            the number's lock (a token)
+//   <prefix>{caller:+number}:uncertain       when a start for the number last timed out
+//   <prefix>{caller:+number}:limit:sends     sorted set: codes sent to the number
+//   <prefix>{caller:+number}:limit:failed    sorted set: wrong codes for the number
+//   <prefix>{caller}:limit:sends             sorted set: codes sent by the caller
+//   <prefix>{ip:<address>}:limit:auth        sorted set: failed authentications from an address
+//   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
+
+import type { LimitSubject } from '../limiter';
+
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** The hash tag of one caller's number: every key of its verifications lands in one slot. */
+  tag(caller: string, phoneNumber: string): string {
+    return `${this.prefix}{${caller}:${phoneNumber}}`;
+  }
+
+  record(caller: string, phoneNumber: string, requestId: string): string {
+    return `${this.tag(caller, phoneNumber)}:v:${requestId}`;
+  }
+
+  current(caller: string, phoneNumber: string): string {
+    return `${this.tag(caller, phoneNumber)}:cur`;
+  }
+
+  lock(caller: string, phoneNumber: string): string {
+    return `${this.tag(caller, phoneNumber)}:lock`;
+  }
+
+  uncertain(caller: string, phoneNumber: string): string {
+    return `${this.tag(caller, phoneNumber)}:uncertain`;
+  }
+
+  index(requestId: string): string {
+    return `${this.prefix}id:{${requestId}}`;
+  }
+
+  /** A rate limit's sorted set; per-number limits share the number's tag, so a lock guard can read them. */
+  limit(subject: LimitSubject): string {
+    switch (subject.limit) {
+      case 'sendsPerNumber':
+        return `${this.tag(subject.caller, subject.phoneNumber)}:limit:sends`;
+      case 'failedChecksPerNumber':
+        return `${this.tag(subject.caller, subject.phoneNumber)}:limit:failed`;
+      case 'sendsPerCaller':
+        return `${this.prefix}{${subject.caller}}:limit:sends`;
+      case 'authFailuresPerIp':
+        return `${this.prefix}{ip:${subject.ip}}:limit:auth`;
+    }
+  }
+}
