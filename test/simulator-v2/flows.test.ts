@@ -17,6 +17,11 @@ async function start(h: Harness, workflow: Step[], extra: Record<string, unknown
   return requestId;
 }
 
+function defined<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('expected a value');
+  return value;
+}
+
 function lastCode(h: Harness, requestId: string): string {
   const message = h.sim.messages({ requestId })[0];
   if (!message) throw new Error(`no message for ${requestId}`);
@@ -427,7 +432,7 @@ describe('silent authentication', () => {
     expect(h.sim.messages({ requestId })).toEqual([]);
 
     // Follow by hand to see the chain: no credentials, as a handset opens it.
-    let url = checkUrl;
+    let url = defined(checkUrl);
     const hops: number[] = [];
     let res = await fetch(url, { redirect: 'manual' });
     while (res.status >= 300 && res.status < 400) {
@@ -449,7 +454,7 @@ describe('silent authentication', () => {
     const { requestId, checkUrl } = await h.vonage.verify2.newRequest(
       params([{ channel: 'silent_auth', to: freshNumber(), redirectUrl: 'https://app.example/sa' }]),
     );
-    let res = await fetch(checkUrl, { redirect: 'manual' });
+    let res = await fetch(defined(checkUrl), { redirect: 'manual' });
     let location = '';
     for (let i = 0; i < 10 && res.status === 302; i += 1) {
       location = new URL(res.headers.get('location') ?? '', checkUrl).toString();
@@ -517,7 +522,7 @@ describe('silent authentication', () => {
       ]),
     );
     expect(checkUrl).toBeDefined();
-    const res = await fetch(checkUrl);
+    const res = await fetch(defined(checkUrl));
     expect(res.status).toBe(412);
     expect(h.sim.messages({ requestId })[0]).toMatchObject({ channel: 'sms', step: 1 });
   });
@@ -525,12 +530,14 @@ describe('silent authentication', () => {
 
 describe('start validation: 422 with invalid_parameters naming the field', () => {
   const to = '447700900123';
-  it.each([
+  const cases: [string, object, string][] = [
     ['no brand', { workflow: [{ channel: 'sms', to }] }, 'brand'],
     ['brand over 18 characters', { brand: 'B'.repeat(19), workflow: [{ channel: 'sms', to }] }, 'brand'],
-    ...['/', '{', '}', ':', '$'].map(
-      (c) => [`brand with ${c}`, { brand: `Ac${c}me`, workflow: [{ channel: 'sms', to }] }, 'brand'] as const,
-    ),
+    ...['/', '{', '}', ':', '$'].map((c): [string, object, string] => [
+      `brand with ${c}`,
+      { brand: `Ac${c}me`, workflow: [{ channel: 'sms', to }] },
+      'brand',
+    ]),
     ['no workflow', { brand: 'Acme' }, 'workflow'],
     ['empty workflow', { brand: 'Acme', workflow: [] }, 'workflow'],
     ['four steps', { brand: 'Acme', workflow: Array(4).fill({ channel: 'sms', to }) }, 'workflow'],
@@ -574,7 +581,8 @@ describe('start validation: 422 with invalid_parameters naming the field', () =>
       'client_ref',
     ],
     ['code with a hyphen', { brand: 'Acme', code: 'ab-12', workflow: [{ channel: 'sms', to }] }, 'code'],
-  ])('%s', async (_case, body, name) => {
+  ];
+  it.each(cases)('%s', async (_case, body, name) => {
     const h = await harness();
     const res = await call(h.sim.url, 'POST', '/v2/verify', body);
     expect(res.status).toBe(422);
