@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { Auth } from '@vonage/auth';
 import { Vonage } from '@vonage/server-sdk';
 import type { VetchError } from '@vonage/vetch';
-import { VirtualClock } from '../../src/clock';
-import { type RunningV2Simulator, startVerifyV2Simulator } from '../../src/simulator/v2';
-import type { StartV2SimulatorOptions } from '../../src/simulator/v2/simulator';
+import { VirtualClock } from '../../../src/clock';
+import { type RunningV2Simulator, startVerifyV2Simulator } from '../../../src/simulator/v2';
+import type { StartV2SimulatorOptions } from '../../../src/simulator/v2/simulator';
 
 export const APPLICATION_ID = 'c0ffee00-0000-4000-8000-000000000001';
 export const SIGNATURE_SECRET = 'test-signature-secret';
