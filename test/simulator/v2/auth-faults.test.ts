@@ -75,7 +75,7 @@ describe('authentication', () => {
       'a tampered payload',
       (() => {
         const [header, , signature] = rs256Token(KEYS.privateKey, validClaims()).split('.');
-        const claims = Buffer.from(JSON.stringify(validClaims({ application_id: 'x' }))).toString(
+        const claims = Buffer.from(JSON.stringify(validClaims({ jti: 'tampered' }))).toString(
           'base64url',
         );
         return `${header}.${claims}.${signature}`;
