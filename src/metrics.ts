@@ -2,7 +2,7 @@
 // Vonage calls, the verification funnel by caller, and store errors.
 
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { FunnelEvent } from './verification/verify-service';
+import type { FunnelEvent } from './verification/types';
 import type { VonageOperation } from './vonage/gateway';
 
 export class Metrics {

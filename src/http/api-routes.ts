@@ -3,7 +3,8 @@
 import { type Request, type Response, Router } from 'express';
 import type { z } from 'zod';
 import { errors } from '../errors';
-import type { CallContext, VerificationRef, VerifyService } from '../verification/verify-service';
+import type { CallContext, VerificationRef } from '../verification/types';
+import type { VerifyService } from '../verification/verify-service';
 import { callerOf } from './auth';
 import { cancelBody, nextEventBody, requestIdParams, requestTokenBody, verifyTokenBody } from './schemas';
 

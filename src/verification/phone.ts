@@ -2,7 +2,7 @@
 // masked form that is the only one allowed in logs.
 
 import { type CountryCode, type NumberType, parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { errors } from '../errors';
+import { ApiError, errors } from '../errors';
 
 export interface ParsedPhone {
   /** E.164, e.g. +447400123456. */
@@ -71,4 +71,30 @@ export function parseE164Loose(input: string): string | undefined {
 export function maskPhone(e164: string): string {
   if (e164.length <= 6) return '***';
   return `${e164.slice(0, 3)}${'*'.repeat(e164.length - 5)}${e164.slice(-2)}`;
+}
+
+/** Why a number was refused, for the funnel metric. */
+export type PhoneRefusal = 'refused_country' | 'refused_number';
+
+/**
+ * The number a code is to be sent to, in E.164, or the ApiError saying why not. Test numbers skip
+ * validity and policy (not the rate limits); `onRefused` hears of policy refusals.
+ */
+export function phoneForSending(
+  input: string,
+  country: string | undefined,
+  policy: { testNumbers: Map<string, string>; allowedCountries: Set<CountryCode> | undefined },
+  onRefused: (why: PhoneRefusal) => void,
+): string {
+  // Parsed once: this runs on every request-token, refused ones included.
+  const parsed = parsePhone(input, country);
+  const e164 = parsed?.e164 ?? (policy.testNumbers.size > 0 ? parseE164Loose(input) : undefined);
+  if (e164 !== undefined && policy.testNumbers.has(e164)) return e164;
+  try {
+    return judgePhone(parsed, country, policy.allowedCountries).e164;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'country_not_allowed') onRefused('refused_country');
+    if (error instanceof ApiError && error.code === 'number_not_supported') onRefused('refused_number');
+    throw error;
+  }
 }

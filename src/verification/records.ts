@@ -1,0 +1,142 @@
+// Verification records as the use cases see them: finding the caller's verification, its status as
+// of now (a pending one past its expiry is expired), finishing it, and the views callers get back.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../clock';
+import { type ApiError, errors } from '../errors';
+import type { VerificationRecord, VerificationStatus, VerificationStore } from '../store/store';
+import { normalisePhone, parsePhone } from './phone';
+import type { CallContext, FunnelEvent, StartedView, VerificationRef, VerificationView } from './types';
+
+/** Vonage refuses to cancel a verification in its first 30 seconds. */
+const CANCEL_WINDOW_MS = 30_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class Records {
+  constructor(
+    private readonly store: VerificationStore,
+    private readonly clock: Clock,
+    private readonly onFunnel: (caller: string, event: FunnelEvent) => void,
+  ) {}
+
+  /** The caller's verification, by request id or as the number's current one. */
+  async find(ctx: CallContext, ref: VerificationRef): Promise<VerificationRecord> {
+    let record: VerificationRecord | undefined;
+    if ('requestId' in ref) {
+      record = await this.store.findById(ctx.caller, ref.requestId);
+    } else {
+      const phone =
+        parsePhone(ref.phoneNumber, ref.country)?.e164 ?? normalisePhone(ref.phoneNumber, ref.country);
+      if (phone === undefined) throw errors.invalidPhoneNumber();
+      record = await this.store.findCurrent(ctx.caller, phone);
+    }
+    if (!record) throw errors.verificationNotFound();
+    return record;
+  }
+
+  async findById(ctx: CallContext, requestId: string): Promise<VerificationRecord> {
+    const record = await this.store.findById(ctx.caller, requestId);
+    if (!record) throw errors.verificationNotFound();
+    return record;
+  }
+
+  /** The record as it is now that we hold the lock: another request may have changed it meanwhile. */
+  async reload(ctx: CallContext, found: VerificationRecord): Promise<VerificationRecord> {
+    const record = await this.store.get(ctx.caller, found.phoneNumber, found.requestId);
+    if (!record) throw errors.verificationNotFound();
+    return record;
+  }
+
+  /** Answers for a verification that is over; one found past its expiry is recorded as expired first. */
+  async requirePending(record: VerificationRecord): Promise<void> {
+    const status = this.effectiveStatus(record);
+    if (status === 'expired' && record.status === 'pending')
+      await this.finish(record, 'expired', record.expiresAt);
+    switch (status) {
+      case 'pending':
+        return;
+      case 'verified':
+        throw errors.alreadyVerified(record.requestId);
+      case 'failed':
+        throw errors.tooManyAttempts(record.requestId);
+      default:
+        throw errors.verificationExpired(record.requestId);
+    }
+  }
+
+  /**
+   * A request-token that waited for the number's lock: if someone else started a code for it meanwhile,
+   * theirs is the one in flight, and answering with it costs neither a send nor a Vonage call.
+   */
+  async refuseIfStartedSince(ctx: CallContext, phoneNumber: string, since: number): Promise<void> {
+    const current = await this.store.findCurrent(ctx.caller, phoneNumber);
+    if (current && this.effectiveStatus(current) === 'pending' && current.createdAt >= since) {
+      throw errors.verificationInProgress(current.requestId, this.retryAfterSeconds(current));
+    }
+  }
+
+  /** Vonage status 6: it no longer knows the request as active, so it is over for us too (404). */
+  async endedAtVonage(record: VerificationRecord): Promise<ApiError> {
+    await this.finish(record, 'expired');
+    return errors.verificationNotFound();
+  }
+
+  async finish(
+    record: VerificationRecord,
+    status: VerificationStatus,
+    finishedAt = this.clock.now(),
+  ): Promise<VerificationRecord> {
+    const done: VerificationRecord = { ...record, status, finishedAt };
+    await this.store.update(done);
+    if (status === 'expired') this.onFunnel(record.caller, 'expired');
+    return done;
+  }
+
+  /** A test number's code, compared in constant time. */
+  checkTestCode(expectedCode: string, code: string): { kind: 'verified' | 'mismatch' } {
+    const expected = Buffer.from(expectedCode);
+    const given = Buffer.from(code);
+    const same = expected.length === given.length && timingSafeEqual(expected, given);
+    return { kind: same ? 'verified' : 'mismatch' };
+  }
+
+  /** Seconds until a new code can be requested for this one's number: the cancel window, or its expiry. */
+  retryAfterSeconds(record: VerificationRecord): number {
+    const now = this.clock.now();
+    const windowLeft = record.createdAt + CANCEL_WINDOW_MS - now;
+    return Math.max(1, Math.ceil((windowLeft > 0 ? windowLeft : record.expiresAt - now) / 1000));
+  }
+
+  cancelWindowLeftSeconds(record: VerificationRecord): number | undefined {
+    const left = record.createdAt + CANCEL_WINDOW_MS - this.clock.now();
+    return left > 0 ? Math.ceil(left / 1000) : undefined;
+  }
+
+  view(record: VerificationRecord): VerificationView {
+    const status = this.effectiveStatus(record);
+    const finishedAt = record.finishedAt ?? (status === 'expired' ? record.expiresAt : undefined);
+    return {
+      requestId: record.requestId,
+      phoneNumber: record.phoneNumber,
+      status,
+      createdAt: iso(record.createdAt),
+      expiresAt: iso(record.expiresAt),
+      ...(finishedAt !== undefined ? { finishedAt: iso(finishedAt) } : {}),
+    };
+  }
+
+  startedView(record: VerificationRecord): StartedView {
+    return {
+      requestId: record.requestId,
+      phoneNumber: record.phoneNumber,
+      status: 'pending',
+      expiresAt: iso(record.expiresAt),
+      ...(record.replacedRequestId ? { replacedRequestId: record.replacedRequestId } : {}),
+    };
+  }
+
+  private effectiveStatus(record: VerificationRecord): VerificationStatus {
+    return record.status === 'pending' && this.clock.now() >= record.expiresAt ? 'expired' : record.status;
+  }
+}

@@ -1,0 +1,195 @@
+// The start-at-Vonage protocol of request-token: start (or, for a test number, not at all), replace
+// this caller's in-flight verification once when Vonage answers status 10, adopt the code of an earlier
+// start that timed out, and record the result, cancelling at Vonage what could not be recorded.
+
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock';
+import { ApiError, errors } from '../errors';
+import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStore } from '../store/store';
+import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/gateway';
+import { maskPhone } from './phone';
+import type { Records } from './records';
+import type { CallContext, RequestTokenInput, SendAttempt, ServiceSettings } from './types';
+
+/** How long a timed-out start is remembered: longer than any Vonage workflow lasts. */
+const UNCERTAIN_START_MEMORY_MS = 60 * 60 * 1000;
+
+type InFlight = Extract<StartOutcome, { kind: 'in_flight' }>;
+
+export class StartProtocol {
+  constructor(
+    private readonly store: VerificationStore,
+    private readonly gateway: VerifyGateway,
+    private readonly clock: Clock,
+    private readonly settings: ServiceSettings,
+    private readonly records: Records,
+  ) {}
+
+  /** Starts at Vonage (or not at all, for a test number) and records the verification. */
+  async start(
+    ctx: CallContext,
+    phoneNumber: string,
+    input: RequestTokenInput,
+    attempt: SendAttempt,
+  ): Promise<VerificationRecord> {
+    const { settings } = this;
+    const asked = input.pinExpiry ?? settings.pinExpirySeconds;
+    // Vonage's rule: a pin_expiry that is not a multiple of next_event_wait becomes next_event_wait.
+    const pinExpiry = input.nextEventWait && asked % input.nextEventWait !== 0 ? input.nextEventWait : asked;
+    if (settings.testNumbers.has(phoneNumber)) {
+      attempt.maybeSent = true;
+      return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);
+    }
+    const params: StartParams = {
+      phoneNumber,
+      brand: input.brand ?? settings.brand,
+      codeLength: input.codeLength ?? settings.codeLength,
+      workflowId: input.workflowId ?? settings.workflowId,
+      pinExpiry,
+      ...(input.locale ? { locale: input.locale } : {}),
+      ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
+    };
+    const first = await this.startAtVonage(ctx, params, attempt);
+    if (first.kind === 'started') return this.record(ctx, first.requestId, phoneNumber, pinExpiry, false);
+    // Status 10: one verification per number at a time. If it is this caller's, replace it once.
+    const replaced = await this.replaceInFlight(ctx, phoneNumber, first, pinExpiry);
+    const second = await this.startAtVonage(ctx, params, attempt);
+    if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
+    return this.record(ctx, second.requestId, phoneNumber, pinExpiry, false, replaced);
+  }
+
+  /**
+   * One start at Vonage. A timeout leaves the outcome unknown: a code may be on its way under an id we
+   * never saw, so the number is marked, and the status 10 that a retry gets is then adopted as ours.
+   */
+  private async startAtVonage(
+    ctx: CallContext,
+    params: StartParams,
+    attempt: SendAttempt,
+  ): Promise<StartOutcome> {
+    try {
+      const outcome = await this.gateway.start(params);
+      if (outcome.kind === 'started') attempt.maybeSent = true;
+      return outcome;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'upstream_timeout') {
+        attempt.maybeSent = true;
+        const now = this.clock.now();
+        await this.store
+          .noteUncertainStart(ctx.caller, params.phoneNumber, now, UNCERTAIN_START_MEMORY_MS)
+          .catch((noteError: unknown) =>
+            ctx.log.warn({ err: noteError }, 'could not note an uncertain start'),
+          );
+      }
+      throw error;
+    }
+  }
+
+  /** Vonage said status 10 for one of this caller's requests: cancel it so a new one can start. */
+  private async replaceInFlight(
+    ctx: CallContext,
+    phoneNumber: string,
+    inFlight: InFlight,
+    pinExpirySeconds: number,
+  ): Promise<string> {
+    const own =
+      (await this.store.findById(ctx.caller, inFlight.requestId)) ??
+      (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, pinExpirySeconds));
+    if (!own || own.phoneNumber !== phoneNumber) throw errors.concurrentVerification();
+    const cancelled = await this.gateway.cancel(own.requestId);
+    if (cancelled.kind === 'refused') {
+      // The code already sent is still valid: the caller should use it.
+      throw errors.verificationInProgress(own.requestId, this.records.retryAfterSeconds(own));
+    }
+    if (own.status === 'pending') {
+      await this.records.finish(own, cancelled.kind === 'done' ? 'cancelled' : 'expired');
+    }
+    ctx.log.info({ requestId: own.requestId }, 'replaced in-flight verification');
+    return own.requestId;
+  }
+
+  /**
+   * Status 10 with an id we do not know: if this caller's last start for the number timed out, this is
+   * almost surely the code it sent. Recording it makes that code verifiable and lets it be replaced.
+   */
+  private async adoptUncertain(
+    ctx: CallContext,
+    phoneNumber: string,
+    requestId: string,
+    pinExpirySeconds: number,
+  ): Promise<VerificationRecord | undefined> {
+    const at = await this.store.uncertainStartAt(ctx.caller, phoneNumber);
+    if (at === undefined) return undefined;
+    const record: VerificationRecord = {
+      requestId,
+      caller: ctx.caller,
+      phoneNumber,
+      status: 'pending',
+      createdAt: at,
+      expiresAt: at + pinExpirySeconds * 1000,
+    };
+    // An id some caller already recorded is not an orphan: then it is someone else's verification.
+    if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) return undefined;
+    ctx.log.warn({ requestId }, 'adopted the verification of an earlier start that timed out');
+    return record;
+  }
+
+  private async inFlightError(ctx: CallContext, requestId: string): Promise<ApiError> {
+    const own = await this.store.findById(ctx.caller, requestId);
+    return own
+      ? errors.verificationInProgress(own.requestId, this.records.retryAfterSeconds(own))
+      : errors.concurrentVerification();
+  }
+
+  /**
+   * Stores a verification Vonage has started. If the store cannot take it, the code is out there without
+   * a record: cancel it at Vonage, or, where Vonage refuses (always in the first 30 s), log its id so
+   * an operator can account for it, and answer 503.
+   */
+  private async record(
+    ctx: CallContext,
+    requestId: string,
+    phoneNumber: string,
+    pinExpirySeconds: number,
+    test: boolean,
+    replacedRequestId?: string,
+  ): Promise<VerificationRecord> {
+    const now = this.clock.now();
+    const record: VerificationRecord = {
+      requestId,
+      caller: ctx.caller,
+      phoneNumber,
+      status: 'pending',
+      createdAt: now,
+      expiresAt: now + pinExpirySeconds * 1000,
+      ...(test ? { test: true } : {}),
+      ...(replacedRequestId ? { replacedRequestId } : {}),
+    };
+    try {
+      if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) {
+        throw new Error('Vonage returned a request id that is already recorded');
+      }
+      return record;
+    } catch (error) {
+      if (!test) await this.abandon(ctx, requestId, phoneNumber);
+      throw error;
+    }
+  }
+
+  private async abandon(ctx: CallContext, requestId: string, phoneNumber: string): Promise<void> {
+    let outcome = 'error';
+    try {
+      outcome = (await this.gateway.cancel(requestId)).kind;
+    } catch (error) {
+      outcome = error instanceof ApiError ? error.code : 'error';
+    }
+    if (outcome === 'done') {
+      ctx.log.warn({ requestId }, 'store failed after start; verification cancelled at Vonage');
+    } else {
+      ctx.log.error(
+        { requestId, phone: maskPhone(phoneNumber), cancel: outcome, untracked: true },
+        'store failed after start and Vonage refused the cancel: untracked verification',
+      );
+    }
+  }
+}
