@@ -5,6 +5,8 @@
 //   v1/  Verify v1 (`/verify/json`, `/verify/check/json`, `/verify/control/json`, `/verify/search/json`):
 //        simulator.ts (the facade), engine.ts (the rules), http.ts (the HTTP face), params.ts,
 //        texts.ts (Vonage's wording), queue.ts (timed deliveries), types.ts, main.ts (the entry).
+//   v2/  Verify v2 (`/v2/verify`, JWT auth, signed callbacks): index.ts is its public entry, main.ts
+//        its standalone entry.
 //
 // Nothing here imports the service (only ../clock.ts); the service only imports the facade.
 export {};
