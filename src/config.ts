@@ -219,6 +219,16 @@ export const configSchema = configFields
 
 export type Config = z.output<typeof configSchema>;
 
+/**
+ * How long a stopping instance lets in-flight requests finish before it cuts their connections: long
+ * enough for the slowest request (start, cancel, start again, each bounded by VONAGE_TIMEOUT_MS) plus
+ * 2 s. Orchestrators must wait longer than this (compose stop_grace_period, Kubernetes
+ * terminationGracePeriodSeconds); the deployment tests hold them to it.
+ */
+export function shutdownGraceMs(config: Pick<Config, 'VONAGE_TIMEOUT_MS'>): number {
+  return config.VONAGE_TIMEOUT_MS * 3 + 2_000;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

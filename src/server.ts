@@ -5,7 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import 'dotenv/config';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { compose } from './compose';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, shutdownGraceMs } from './config';
 import { createLogger } from './logger';
 
 async function main(): Promise<void> {
@@ -47,8 +47,7 @@ async function main(): Promise<void> {
 
   // server.close() waits for every connection, and Node keeps a keep-alive one open after its response:
   // answers still in flight at shutdown say Connection: close, and connections that go idle are closed.
-  // Long enough for the slowest request (start, cancel, start again, each bounded by the timeout).
-  const shutdownGraceMs = config.VONAGE_TIMEOUT_MS * 3 + 2_000;
+  const graceMs = shutdownGraceMs(config);
   let stopping = false;
   const inFlight = new Set<ServerResponse>();
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();
-    }, shutdownGraceMs);
+    }, graceMs);
     force.unref();
     server.close(async () => {
       clearTimeout(force);

@@ -4,39 +4,15 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { loadConfig } from '../src/config';
+import { type ComposeService, composeEnvironment, type Healthcheck, readCompose } from './deploy/files';
 
 const ROOT = join(__dirname, '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 // --- docker-compose.yml -----------------------------------------------------------------------------
 
-interface Healthcheck {
-  test: string[] | string;
-  interval?: string;
-}
-
-interface ComposeService {
-  image?: string;
-  build?: string | { context: string };
-  command?: string[] | string;
-  environment?: Record<string, string | number | boolean | null>;
-  ports?: string[];
-  expose?: string[];
-  volumes?: string[];
-  profiles?: string[];
-  depends_on?: Record<string, { condition: string }>;
-  healthcheck?: Healthcheck;
-  deploy?: { replicas?: number };
-}
-
-interface ComposeFile {
-  services: Record<string, ComposeService>;
-  volumes?: Record<string, unknown>;
-}
-
-const compose = parse(read('docker-compose.yml'), { merge: true }) as ComposeFile;
+const compose = readCompose();
 
 function service(name: string): ComposeService {
   const found = compose.services[name];
@@ -44,26 +20,8 @@ function service(name: string): ComposeService {
   return found;
 }
 
-/** Compose variable substitution (${X}, ${X:-default}, ${X-default}, ${X:?error}, ${X?error}). */
-function interpolate(value: string, vars: Record<string, string>): string {
-  return value.replace(
-    /\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}/g,
-    (_all, name: string, op?: string, arg?: string) => {
-      const set = vars[name];
-      const empty = set === undefined || (op?.startsWith(':') && set === '');
-      if (!op || !empty) return set ?? '';
-      if (op.endsWith('?')) throw new Error(`compose would stop: ${name}: ${arg}`);
-      return arg ?? '';
-    },
-  );
-}
-
 function environmentOf(name: string, vars: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(service(name).environment ?? {})) {
-    env[key] = interpolate(String(value ?? ''), vars);
-  }
-  return env;
+  return composeEnvironment(compose, name, vars);
 }
 
 const REQUIRED_VARS = {
@@ -78,8 +36,14 @@ function healthcheckText(check: Healthcheck | undefined): string {
 }
 
 describe('docker-compose.yml', () => {
-  test('has Redis, the service, and the replicas profile (replicas + load balancer)', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['lb', 'otp', 'otp-replica', 'redis']);
+  test('has Redis, the service, the replicas profile (replicas + load balancer) and the sandbox', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'lb',
+      'otp',
+      'otp-replica',
+      'otp-sandbox',
+      'redis',
+    ]);
   });
 
   test('every image is pinned to an exact version, never latest', () => {
@@ -105,7 +69,7 @@ describe('docker-compose.yml', () => {
     expect(healthcheckText(redis.healthcheck)).toMatch(/redis-cli ping/);
   });
 
-  test.each(['otp', 'otp-replica'])(
+  test.each(['otp', 'otp-replica', 'otp-sandbox'])(
     '%s: built from this Dockerfile, waits for a healthy Redis, has a /healthz healthcheck',
     (name) => {
       const svc = service(name);
@@ -130,11 +94,13 @@ describe('docker-compose.yml', () => {
     expect(service('otp').ports).toEqual(['3000:3000']);
   });
 
-  test('credentials are required from the environment, never defaulted in the file', () => {
+  test('credentials come from the environment, never defaulted in the file: without one the service refuses to start', () => {
     for (const name of Object.keys(REQUIRED_VARS)) {
       const vars: Record<string, string> = { ...REQUIRED_VARS };
       delete vars[name];
-      expect(() => environmentOf('otp', vars)).toThrow(`compose would stop: ${name}`);
+      // Compose itself substitutes an empty value (a ${X:?} would stop every profile, the sandbox too).
+      expect(environmentOf('otp', vars)[name]).toBe('');
+      expect(() => loadConfig(environmentOf('otp', vars))).toThrow(/Invalid configuration/);
     }
   });
 
@@ -164,7 +130,7 @@ describe('docker-compose.yml', () => {
       'CORS_ORIGINS',
       'LOG_LEVEL',
     ]);
-    for (const name of ['otp', 'otp-replica']) {
+    for (const name of ['otp', 'otp-replica', 'otp-sandbox']) {
       expect(Object.keys(service(name).environment ?? {}).filter((key) => !known.has(key))).toEqual([]);
     }
   });
