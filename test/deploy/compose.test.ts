@@ -9,7 +9,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { loadConfig, shutdownGraceMs } from '../../src/config';
-import { testRedisUrl } from '../harness';
+import { testRedisUrl } from '../support/harness';
 import { startRedisServer } from '../support/redis-server';
 import { type ServiceProcess, startService } from '../support/service-process';
 import { CONFIG_VARIABLES, composeEnvironment, durationMs, readCompose } from './files';
