@@ -75,9 +75,7 @@ describe('authentication', () => {
       'a tampered payload',
       (() => {
         const [header, , signature] = rs256Token(KEYS.privateKey, validClaims()).split('.');
-        const claims = Buffer.from(JSON.stringify(validClaims({ jti: 'tampered' }))).toString(
-          'base64url',
-        );
+        const claims = Buffer.from(JSON.stringify(validClaims({ jti: 'tampered' }))).toString('base64url');
         return `${header}.${claims}.${signature}`;
       })(),
       UNAUTHORIZED,
