@@ -1,4 +1,5 @@
-// The /api routes: validate with the zod schemas, call the service as the authenticated caller, answer.
+// The /api handlers, one per route of the table in routes.ts: validate with the zod schemas, call the
+// service as the authenticated caller, answer.
 
 import { type Request, type Response, Router } from 'express';
 import type { z } from 'zod';
@@ -6,6 +7,7 @@ import { errors } from '../errors';
 import type { CallContext, VerificationRef } from '../verification/types';
 import type { VerifyService } from '../verification/verify-service';
 import { callerOf } from './auth';
+import { API_ROUTES, type ApiOperationId, apiRouteLabel } from './routes';
 import { cancelBody, nextEventBody, requestIdParams, requestTokenBody, verifyTokenBody } from './schemas';
 
 /** Validates input against a schema, listing every problem with its path. */
@@ -49,48 +51,51 @@ function requireJson(req: Request): void {
   }
 }
 
-const POST_ROUTES = new Set(['/request-token', '/verify-token', '/cancel', '/next-event']);
+type Handler = (service: VerifyService, req: Request, res: Response) => Promise<void>;
 
+/** What each route of the table does: validate, call the service as the caller, answer. */
+const HANDLERS: Record<ApiOperationId, Handler> = {
+  requestToken: async (service, req, res) => {
+    requireJson(req);
+    const body = parseInput(requestTokenBody, req.body);
+    const started = await service.requestToken(context(req, res), body);
+    res.status(201).json(started);
+  },
+  verifyToken: async (service, req, res) => {
+    requireJson(req);
+    const body = parseInput(verifyTokenBody, req.body);
+    const verified = await service.verifyToken(context(req, res), refOf(body), body.code);
+    res.json({ verified: true, requestId: verified.requestId, phoneNumber: verified.phoneNumber });
+  },
+  cancelVerification: async (service, req, res) => {
+    requireJson(req);
+    const body = parseInput(cancelBody, req.body);
+    res.json(await service.cancel(context(req, res), refOf(body)));
+  },
+  triggerNextEvent: async (service, req, res) => {
+    requireJson(req);
+    const body = parseInput(nextEventBody, req.body);
+    res.json(await service.nextEvent(context(req, res), refOf(body)));
+  },
+  getVerification: async (service, req, res) => {
+    const { requestId } = parseInput(requestIdParams, { requestId: req.params.requestId });
+    res.json(await service.status(context(req, res), requestId));
+  },
+};
+
+/** The /api router: one handler per route of the table. */
 export function createApiRouter(service: VerifyService): Router {
   const router = Router();
   // Names the route for metrics before the handler runs: once an error leaves the router, Express
   // no longer says which route it came from.
   router.use((req, res, next) => {
-    if (req.path.startsWith('/verifications/')) res.locals.route = '/api/verifications/:requestId';
-    else if (POST_ROUTES.has(req.path)) res.locals.route = `/api${req.path}`;
+    const label = apiRouteLabel(req.path);
+    if (label !== undefined) res.locals.route = label;
     next();
   });
-
-  router.post('/request-token', async (req, res) => {
-    requireJson(req);
-    const body = parseInput(requestTokenBody, req.body);
-    const started = await service.requestToken(context(req, res), body);
-    res.status(201).json(started);
-  });
-
-  router.post('/verify-token', async (req, res) => {
-    requireJson(req);
-    const body = parseInput(verifyTokenBody, req.body);
-    const verified = await service.verifyToken(context(req, res), refOf(body), body.code);
-    res.json({ verified: true, requestId: verified.requestId, phoneNumber: verified.phoneNumber });
-  });
-
-  router.post('/cancel', async (req, res) => {
-    requireJson(req);
-    const body = parseInput(cancelBody, req.body);
-    res.json(await service.cancel(context(req, res), refOf(body)));
-  });
-
-  router.post('/next-event', async (req, res) => {
-    requireJson(req);
-    const body = parseInput(nextEventBody, req.body);
-    res.json(await service.nextEvent(context(req, res), refOf(body)));
-  });
-
-  router.get('/verifications/:requestId', async (req, res) => {
-    const { requestId } = parseInput(requestIdParams, { requestId: req.params.requestId });
-    res.json(await service.status(context(req, res), requestId));
-  });
-
+  for (const route of API_ROUTES) {
+    const handler = HANDLERS[route.operationId];
+    router[route.method](route.path, (req, res) => handler(service, req, res));
+  }
   return router;
 }

@@ -1,9 +1,20 @@
-// createApp(deps): the Express app, wired from what it is given. It opens no socket and reads no
-// environment; src/server.ts builds the real dependencies and listens.
+// The HTTP face of the service. createApp(deps) wires the Express app from what it is given: it opens
+// no socket and reads no environment (src/compose.ts builds the dependencies, src/server.ts listens).
+//   routes.ts          the route table: handlers, metrics labels and OpenAPI all follow it
+//   api-routes.ts      the /api handlers        ops-routes.ts   health, readiness, metrics, sandbox inbox
+//   auth.ts            API keys and the failed-auth limit
+//   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
+//   docs/              the OpenAPI document and the /docs page
 
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
@@ -15,17 +26,14 @@ import type { VerificationStore } from '../store/store';
 import type { VerifyService } from '../verification/verify-service';
 import { createApiRouter } from './api-routes';
 import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './auth';
-import { createErrorHandler, sendProblem } from './error-handler';
+import { createErrorHandler } from './error-handler';
+import { createOpsRouter, type SandboxInbox } from './ops-routes';
+import { API_BASE } from './routes';
 
 export type AppConfig = Pick<
   Config,
   'API_KEYS' | 'TRUST_PROXY' | 'CORS_ORIGINS' | 'LIMIT_AUTH_FAILURES_PER_IP' | 'sandbox'
 >;
-
-/** What sandbox mode adds: the simulator's "delivered" messages. */
-export interface SandboxInbox {
-  messages(filter?: { number?: string }): unknown[];
-}
 
 export interface AppDeps {
   config: AppConfig;
@@ -42,94 +50,26 @@ export interface AppDeps {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function createApp(deps: AppDeps): Express {
-  const { config, logger, metrics } = deps;
+  const { config, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false);
 
+  app.use(requestLogger(deps.logger), observeRequests(metrics), helmet());
+  if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
+
   app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      serializers: {
-        // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
-        req: (req: { id: unknown; method: unknown; url: unknown }) => ({
-          id: req.id,
-          method: req.method,
-          url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
-        }),
-        res: (res: { statusCode: unknown }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-      quietReqLogger: true,
+    createOpsRouter({
+      sandbox: config.sandbox,
+      store: deps.store,
+      metrics,
+      ...(deps.sandbox ? { inbox: deps.sandbox } : {}),
     }),
   );
-
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      const named = typeof res.locals.route === 'string' ? res.locals.route : undefined;
-      const route = named ?? (req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched');
-      metrics.observeHttp(route, req.method, res.statusCode, (performance.now() - started) / 1000);
-    });
-    next();
-  });
-
-  app.use(helmet());
-  if (config.CORS_ORIGINS) {
-    app.use(
-      cors({
-        origin: config.CORS_ORIGINS,
-        methods: ['GET', 'POST'],
-        allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-        exposedHeaders: ['Retry-After', 'X-Request-Id'],
-        maxAge: 600,
-      }),
-    );
-  }
-
-  app.get('/', (_req, res) => {
-    res.json({
-      service: 'otp-verify',
-      sandbox: config.sandbox,
-      docs: '/docs',
-      openapi: '/openapi.json',
-      ...(config.sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
-    });
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.store.ping();
-      res.json({ status: 'ready', store: 'ok', vonage: config.sandbox ? 'sandbox' : 'configured' });
-    } catch (cause) {
-      sendProblem(res, errors.notReady(cause));
-    }
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
   deps.docs?.(app);
-
-  const sandbox = deps.sandbox;
-  if (sandbox) {
-    app.get('/sandbox/messages', (req, res) => {
-      const raw = typeof req.query.phoneNumber === 'string' ? req.query.phoneNumber : undefined;
-      const number = raw?.replace(/[^\d]/g, '');
-      res.json({ messages: sandbox.messages(number ? { number } : undefined) });
-    });
-  }
-
   app.use(
-    '/api',
+    API_BASE,
     // Who is calling comes first: a body from an unknown caller is never parsed.
     createAuthenticator(config.API_KEYS),
     createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
@@ -145,4 +85,51 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   return app;
+}
+
+/** One log line per request, with its id (X-Request-Id, given or made) and without its query string. */
+function requestLogger(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    serializers: {
+      // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
+      req: (req: { id: unknown; method: unknown; url: unknown }) => ({
+        id: req.id,
+        method: req.method,
+        url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
+      }),
+      res: (res: { statusCode: unknown }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    quietReqLogger: true,
+  });
+}
+
+/** HTTP metrics by route: the label a router named (res.locals.route), else Express's matched route. */
+function observeRequests(metrics: Metrics): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const named = typeof res.locals.route === 'string' ? res.locals.route : undefined;
+      const route = named ?? (req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched');
+      metrics.observeHttp(route, req.method, res.statusCode, (performance.now() - started) / 1000);
+    });
+    next();
+  };
+}
+
+function corsFor(origins: NonNullable<AppConfig['CORS_ORIGINS']>): RequestHandler {
+  return cors({
+    origin: origins,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
+    exposedHeaders: ['Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  });
 }

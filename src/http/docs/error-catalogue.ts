@@ -1,0 +1,130 @@
+// The error catalogue: every error code the service can answer with, when, and a real instance made by
+// the factories of errors.ts (so the documented status, title, detail and extensions are exactly what
+// callers receive). Also the error sets several endpoints share.
+
+import { type ApiError, type ErrorCode, errors } from '../../errors';
+
+export const EXAMPLE_REQUEST_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+export const EXAMPLE_PHONE = '+447400123456';
+
+export interface ErrorDoc {
+  /** When the service answers with this code (design.md's error table). */
+  when: string;
+  /** A real instance from errors.ts: its status, title and detail are what callers receive. */
+  example: ApiError;
+}
+
+/**
+ * Every error code the service can answer with. Typed as Record<ErrorCode, ...> so that a code added to
+ * errors.ts fails to compile until it is documented here.
+ */
+export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
+  validation_failed: {
+    when: 'The body is not JSON, has wrong types or unknown fields; `errors` lists each problem with its path.',
+    example: errors.validationFailed([
+      { path: 'phoneNumber', message: 'Invalid input: expected string, received undefined' },
+    ]),
+  },
+  invalid_phone_number: {
+    when: 'Not a valid phone number (by libphonenumber, or rejected by Vonage: status 3).',
+    example: errors.invalidPhoneNumber(
+      'Not a valid phone number; write it with its country code (+44...) or give "country".',
+    ),
+  },
+  unauthorized: {
+    when: 'Missing or unknown API key in `Authorization: Bearer <key>`.',
+    example: errors.unauthorized(),
+  },
+  country_not_allowed: {
+    when: "The number's country is not in `ALLOWED_COUNTRIES`.",
+    example: errors.countryNotAllowed('FR'),
+  },
+  verification_not_found: {
+    when: "No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6).",
+    example: errors.verificationNotFound(),
+  },
+  not_found: {
+    when: 'No such endpoint.',
+    example: errors.routeNotFound(),
+  },
+  verification_in_progress: {
+    when: 'A code this caller started for the number moments ago is still in flight and Vonage refuses to cancel it (status 19); `requestId` is that verification, whose code is still valid.',
+    example: errors.verificationInProgress(EXAMPLE_REQUEST_ID, 25),
+  },
+  concurrent_verification: {
+    when: "Another verification to this number, not this caller's, is in flight at Vonage (status 10).",
+    example: errors.concurrentVerification(),
+  },
+  already_verified: {
+    when: 'The verification was already completed.',
+    example: errors.alreadyVerified(EXAMPLE_REQUEST_ID),
+  },
+  cancel_not_allowed: {
+    when: 'Vonage refuses the cancel (status 19): within 30 s of the start (then with `retryAfterSeconds`), or after the second delivery.',
+    example: errors.cancelNotAllowed(EXAMPLE_REQUEST_ID, 20),
+  },
+  no_more_events: {
+    when: 'Nothing is left to deliver in the workflow (Vonage status 19 on trigger_next_event).',
+    example: errors.noMoreEvents(EXAMPLE_REQUEST_ID),
+  },
+  verification_expired: {
+    when: 'The verification expired or was cancelled.',
+    example: errors.verificationExpired(EXAMPLE_REQUEST_ID),
+  },
+  too_many_attempts: {
+    when: 'A wrong code was given too many times (Vonage status 17); the verification is dead.',
+    example: errors.tooManyAttempts(EXAMPLE_REQUEST_ID),
+  },
+  payload_too_large: {
+    when: 'The body is over the size limit.',
+    example: errors.payloadTooLarge(),
+  },
+  code_mismatch: {
+    when: 'Wrong code (Vonage status 16); the verification is still open.',
+    example: errors.codeMismatch(EXAMPLE_REQUEST_ID),
+  },
+  number_not_supported: {
+    when: 'The number cannot receive a code: a refused type (premium rate, toll free, ...) or Vonage status 7, 15 or 29.',
+    example: errors.numberNotSupported(),
+  },
+  rate_limited: {
+    when: 'A rate limit of this service; wait `Retry-After` seconds.',
+    example: errors.rateLimited(1800, 'codes sent to this number (5/1h)'),
+  },
+  internal_error: {
+    when: 'An unexpected failure; no internals are shown.',
+    example: errors.internal(),
+  },
+  upstream_error: {
+    when: 'Vonage answered 5xx, something unreadable, or rejected our credentials.',
+    example: errors.upstreamError(),
+  },
+  upstream_unavailable: {
+    when: 'Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable.',
+    example: errors.upstreamUnavailable(1),
+  },
+  store_unavailable: {
+    when: 'The verification store (Redis) is down or not answering in time.',
+    example: errors.storeUnavailable(),
+  },
+  upstream_timeout: {
+    when: 'Vonage did not answer within `VONAGE_TIMEOUT_MS`; the outcome is unknown.',
+    example: errors.upstreamTimeout(),
+  },
+};
+
+// Error sets shared by several endpoints; the per-endpoint lists in endpoints.ts follow src/verification/.
+/** Anything behind /api: the key check, its per-address failure limit (kept in the store), a bug. */
+export const API_BASE: ErrorCode[] = ['unauthorized', 'rate_limited', 'store_unavailable', 'internal_error'];
+/** A POST body through express.json and zod. */
+export const JSON_BODY: ErrorCode[] = ['validation_failed', 'payload_too_large'];
+/** Any call to Vonage (mapped in src/vonage/); the per-number lock wait also ends in upstream_timeout. */
+export const UPSTREAM: ErrorCode[] = ['upstream_error', 'upstream_unavailable', 'upstream_timeout'];
+/** Finding one of the caller's verifications by requestId or phoneNumber, and requiring it pending. */
+export const EXISTING: ErrorCode[] = [
+  'invalid_phone_number',
+  'verification_not_found',
+  'already_verified',
+  'verification_expired',
+  'too_many_attempts',
+];

@@ -1,0 +1,68 @@
+// The operational routes, one handler per entry of OPS_ROUTES (routes.ts): liveness, readiness,
+// Prometheus metrics and, in sandbox mode, the codes the simulator "delivered"; plus the index at `/`.
+
+import { type Request, type Response, Router } from 'express';
+import { errors } from '../errors';
+import type { Metrics } from '../metrics';
+import type { VerificationStore } from '../store/store';
+import { sendProblem } from './error-handler';
+import { OPS_ROUTES, type OpsOperationId } from './routes';
+
+/** What sandbox mode adds: the simulator's "delivered" messages. */
+export interface SandboxInbox {
+  messages(filter?: { number?: string }): unknown[];
+}
+
+export interface OpsDeps {
+  sandbox: boolean;
+  store: VerificationStore;
+  metrics: Metrics;
+  inbox?: SandboxInbox;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+
+function handlers(deps: OpsDeps): Record<OpsOperationId, Handler> {
+  return {
+    healthz: (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+    readyz: async (_req, res) => {
+      try {
+        await deps.store.ping();
+        res.json({ status: 'ready', store: 'ok', vonage: deps.sandbox ? 'sandbox' : 'configured' });
+      } catch (cause) {
+        sendProblem(res, errors.notReady(cause));
+      }
+    },
+    metrics: async (_req, res) => {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    },
+    listSandboxMessages: (req, res) => {
+      const raw = typeof req.query.phoneNumber === 'string' ? req.query.phoneNumber : undefined;
+      const number = raw?.replace(/[^\d]/g, '');
+      res.json({ messages: deps.inbox?.messages(number ? { number } : undefined) ?? [] });
+    },
+  };
+}
+
+export function createOpsRouter(deps: OpsDeps): Router {
+  const router = Router();
+  router.get('/', (_req, res) => {
+    res.json({
+      service: 'otp-verify',
+      sandbox: deps.sandbox,
+      docs: '/docs',
+      openapi: '/openapi.json',
+      ...(deps.sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
+    });
+  });
+  const byId = handlers(deps);
+  for (const route of OPS_ROUTES) {
+    const sandboxOnly = 'sandboxOnly' in route && route.sandboxOnly;
+    // The sandbox inbox exists only when the simulator runs in-process.
+    if (sandboxOnly && !deps.inbox) continue;
+    router[route.method](route.path, byId[route.operationId]);
+  }
+  return router;
+}

@@ -1,0 +1,53 @@
+// The route table: every documented endpoint, once. The handlers (api-routes.ts, ops-routes.ts) and
+// the OpenAPI document (docs/endpoints.ts) are keyed by its operation ids, so a route without a handler
+// or without documentation does not compile; the metrics route labels of /api come from its paths.
+
+export interface RouteSpec {
+  operationId: string;
+  method: 'get' | 'post';
+  /** Express form (`/verifications/:requestId`), relative to the table's base path. */
+  path: string;
+  /** Mounted only in sandbox mode. */
+  sandboxOnly?: boolean;
+}
+
+/** Behind the bearer key, mounted at API_BASE. */
+export const API_BASE = '/api';
+export const API_ROUTES = [
+  { operationId: 'requestToken', method: 'post', path: '/request-token' },
+  { operationId: 'verifyToken', method: 'post', path: '/verify-token' },
+  { operationId: 'cancelVerification', method: 'post', path: '/cancel' },
+  { operationId: 'triggerNextEvent', method: 'post', path: '/next-event' },
+  { operationId: 'getVerification', method: 'get', path: '/verifications/:requestId' },
+] as const satisfies readonly RouteSpec[];
+
+/** For the platform, no key needed, mounted at the root. */
+export const OPS_ROUTES = [
+  { operationId: 'healthz', method: 'get', path: '/healthz' },
+  { operationId: 'readyz', method: 'get', path: '/readyz' },
+  { operationId: 'metrics', method: 'get', path: '/metrics' },
+  { operationId: 'listSandboxMessages', method: 'get', path: '/sandbox/messages', sandboxOnly: true },
+] as const satisfies readonly RouteSpec[];
+
+export type ApiOperationId = (typeof API_ROUTES)[number]['operationId'];
+export type OpsOperationId = (typeof OPS_ROUTES)[number]['operationId'];
+export type OperationId = ApiOperationId | OpsOperationId;
+
+/** `/verifications/:requestId` -> `/verifications/{requestId}` (OpenAPI's form). */
+export function openApiPath(base: string, path: string): string {
+  return `${base}${path}`.replace(/:(\w+)/g, '{$1}');
+}
+
+/**
+ * The metrics label of an /api path (relative to API_BASE), whatever its method: the route's full path
+ * for a route of the table, or a path under one with parameters (`/verifications/anything`); undefined
+ * for anything else (then labelled `unmatched`, keeping the label set small).
+ */
+export function apiRouteLabel(path: string): string | undefined {
+  for (const route of API_ROUTES) {
+    const fixed = route.path.split(':')[0] ?? route.path;
+    const matches = fixed === route.path ? path === route.path : path.startsWith(fixed);
+    if (matches) return `${API_BASE}${route.path}`;
+  }
+  return undefined;
+}
