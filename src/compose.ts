@@ -1,6 +1,7 @@
-// The composition root: builds every real dependency from the parsed config (Redis or memory store,
-// the Vonage SDK, the simulator in sandbox mode) and hands them to createApp. Used by src/server.ts and
-// by tests that need the whole service as it runs in production.
+// The composition root, the only place that picks implementations: builds every real dependency from
+// the parsed config (Redis or memory store, the Vonage SDK, the simulator in sandbox mode), wires the
+// verification service and hands everything to createApp. Used by src/server.ts and by tests that need
+// the whole service as it runs in production.
 
 import { Vonage } from '@vonage/server-sdk';
 import type { Express } from 'express';
@@ -8,6 +9,7 @@ import { type Clock, systemClock } from './clock';
 import type { Config } from './config';
 import { createApp } from './http/app';
 import { mountDocs } from './http/docs/docs-page';
+import type { SandboxInbox } from './http/ops-routes';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
@@ -19,7 +21,9 @@ import { RedisKeys } from './store/redis/keys';
 import { RedisRateLimiter } from './store/redis/limiter';
 import { RedisVerificationStore } from './store/redis/store';
 import type { VerificationStore } from './store/store';
+import type { ServiceSettings } from './verification/types';
 import { VerifyService } from './verification/verify-service';
+import type { VerifyGateway } from './vonage/gateway';
 import { type SdkVerifyClient, VonageVerifyGateway } from './vonage/v1/gateway';
 
 export interface Composed {
@@ -51,94 +55,36 @@ export async function compose(
 ): Promise<Composed> {
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
-
-  let redis: RedisClient | undefined;
-  let store: VerificationStore;
-  let limiter: RateLimiter;
-  if (config.REDIS_URL) {
-    redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
-    redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection problem'));
-    await connectRedis(redis);
-    const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
-    store = new RedisVerificationStore(redis, keys, clock);
-    limiter = new RedisRateLimiter(redis, keys, clock);
-  } else {
-    logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
-    const memoryLimiter = new MemoryRateLimiter(clock);
-    limiter = memoryLimiter;
-    store = new MemoryVerificationStore(clock, memoryLimiter);
-  }
-  if (options.store) store = options.store;
-
-  let simulator = options.simulator;
-  let ownSimulator = false;
-  let vonageHost = config.VONAGE_API_HOST;
-  let credentials = { apiKey: config.VONAGE_API_KEY ?? '', apiSecret: config.VONAGE_API_SECRET ?? '' };
-  if (config.sandbox) {
-    credentials = { apiKey: 'sandbox', apiSecret: 'sandbox-secret' };
-    if (!simulator) {
-      simulator = new VerifySimulator({ ...credentials, clock });
-      ownSimulator = true;
-    }
-    vonageHost = await simulator.listen(0, '127.0.0.1');
-  }
-
-  const vonage = new Vonage(credentials, { apiHost: vonageHost, timeout: config.VONAGE_TIMEOUT_MS });
-  const gateway = new VonageVerifyGateway(
-    vonage.verify as unknown as SdkVerifyClient,
-    (op, outcome, seconds) => metrics.observeVonage(op, outcome, seconds),
-  );
-
+  const storage = await buildStorage(config, logger, clock);
+  const store = options.store ?? storage.store;
+  const vonage = await connectVonage(config, clock, metrics, options.simulator);
   const service = new VerifyService({
     store,
-    limiter,
-    gateway,
+    limiter: storage.limiter,
+    gateway: vonage.gateway,
     clock,
-    settings: {
-      brand: config.VONAGE_BRAND_NAME,
-      codeLength: config.VERIFY_CODE_LENGTH === 4 ? 4 : 6,
-      pinExpirySeconds: config.VERIFY_PIN_EXPIRY,
-      workflowId: config.VERIFY_WORKFLOW_ID,
-      vonageTimeoutMs: config.VONAGE_TIMEOUT_MS,
-      testNumbers: config.TEST_NUMBERS,
-      allowedCountries: config.ALLOWED_COUNTRIES,
-      limits: {
-        sendsPerNumber: config.LIMIT_SENDS_PER_NUMBER,
-        sendsPerCaller: config.LIMIT_SENDS_PER_CALLER,
-        failedChecksPerNumber: config.LIMIT_FAILED_CHECKS_PER_NUMBER,
-      },
-    },
+    settings: serviceSettings(config),
     onFunnel: (caller, event) => metrics.observeFunnel(caller, event),
   });
-
-  const sandboxSim = config.sandbox ? simulator : undefined;
+  const sandbox = config.sandbox && vonage.simulator ? sandboxInbox(vonage.simulator) : undefined;
   const app = createApp({
     config,
     service,
     store,
-    limiter,
+    limiter: storage.limiter,
     logger,
     metrics,
-    ...(sandboxSim
-      ? {
-          sandbox: {
-            messages: (filter?: { number?: string }) =>
-              sandboxSim
-                .messages(filter)
-                .map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
-          },
-        }
-      : {}),
+    ...(sandbox ? { sandbox } : {}),
     docs: options.docs ?? mountDocs({ sandbox: config.sandbox }),
   });
-
+  const { redis } = storage;
   return {
     app,
     service,
     metrics,
     ...(redis ? { redis } : {}),
-    ...(simulator ? { simulator } : {}),
-    vonageHost,
+    ...(vonage.simulator ? { simulator: vonage.simulator } : {}),
+    vonageHost: vonage.host,
     close: async () => {
       if (redis) {
         // QUIT lets queued replies drain; when Redis is away it fails at once, and disconnect() also
@@ -146,7 +92,94 @@ export async function compose(
         await redis.quit().catch(() => undefined);
         redis.disconnect(false);
       }
-      if (ownSimulator) await simulator?.close();
+      if (vonage.ownSimulator) await vonage.simulator?.close();
     },
+  };
+}
+
+interface Storage {
+  redis?: RedisClient;
+  store: VerificationStore;
+  limiter: RateLimiter;
+}
+
+/** Redis when REDIS_URL is set (connected before the service starts), else the in-memory store. */
+async function buildStorage(config: Config, logger: Logger, clock: Clock): Promise<Storage> {
+  if (config.REDIS_URL) {
+    const redis = createRedisClient({ url: config.REDIS_URL, cluster: config.REDIS_CLUSTER });
+    redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection problem'));
+    await connectRedis(redis);
+    const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
+    return {
+      redis,
+      store: new RedisVerificationStore(redis, keys, clock),
+      limiter: new RedisRateLimiter(redis, keys, clock),
+    };
+  }
+  logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
+  const limiter = new MemoryRateLimiter(clock);
+  return { store: new MemoryVerificationStore(clock, limiter), limiter };
+}
+
+interface VonageConnection {
+  gateway: VerifyGateway;
+  /** Where the SDK sends Verify calls. */
+  host: string;
+  simulator?: VerifySimulator;
+  /** The simulator was started here, so close() stops it. */
+  ownSimulator: boolean;
+}
+
+/** The Vonage SDK against Vonage, or in sandbox mode against the simulator on a loopback port. */
+async function connectVonage(
+  config: Config,
+  clock: Clock,
+  metrics: Metrics,
+  given: VerifySimulator | undefined,
+): Promise<VonageConnection> {
+  let simulator = given;
+  let ownSimulator = false;
+  let host = config.VONAGE_API_HOST;
+  let credentials = { apiKey: config.VONAGE_API_KEY ?? '', apiSecret: config.VONAGE_API_SECRET ?? '' };
+  if (config.sandbox) {
+    credentials = { apiKey: 'sandbox', apiSecret: 'sandbox-secret' };
+    if (!simulator) {
+      simulator = new VerifySimulator({ ...credentials, clock });
+      ownSimulator = true;
+    }
+    host = await simulator.listen(0, '127.0.0.1');
+  }
+  const vonage = new Vonage(credentials, { apiHost: host, timeout: config.VONAGE_TIMEOUT_MS });
+  const gateway = new VonageVerifyGateway(
+    vonage.verify as unknown as SdkVerifyClient,
+    (op, outcome, seconds) => metrics.observeVonage(op, outcome, seconds),
+  );
+  return { gateway, host, ownSimulator, ...(simulator ? { simulator } : {}) };
+}
+
+function serviceSettings(config: Config): ServiceSettings {
+  return {
+    brand: config.VONAGE_BRAND_NAME,
+    codeLength: config.VERIFY_CODE_LENGTH === 4 ? 4 : 6,
+    pinExpirySeconds: config.VERIFY_PIN_EXPIRY,
+    workflowId: config.VERIFY_WORKFLOW_ID,
+    vonageTimeoutMs: config.VONAGE_TIMEOUT_MS,
+    testNumbers: config.TEST_NUMBERS,
+    allowedCountries: config.ALLOWED_COUNTRIES,
+    limits: {
+      sendsPerNumber: config.LIMIT_SENDS_PER_NUMBER,
+      sendsPerCaller: config.LIMIT_SENDS_PER_CALLER,
+      failedChecksPerNumber: config.LIMIT_FAILED_CHECKS_PER_NUMBER,
+    },
+  };
+}
+
+/** The simulator's "delivered" messages, with numbers in E.164 as the API answers them. */
+function sandboxInbox(simulator: VerifySimulator): SandboxInbox {
+  return {
+    messages: (filter?: { number?: string }) =>
+      simulator
+        .messages(filter)
+        .map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
   };
 }
