@@ -1,5 +1,9 @@
-// The verification store: what the service keeps about each verification, and the interface that the
-// Redis and in-memory implementations share.
+// What the service keeps, and its rate limits. This file is the verification store's interface and
+// record type; limiter.ts is the rate limiter's. Two implementations of both:
+//   redis/   production, shared by every instance: keys.ts is the whole key layout, scripts.ts every
+//            Lua script, store.ts and limiter.ts the implementations, client.ts the connection
+//   memory/  the sandbox default without REDIS_URL: one process, lost on restart
+// The service says what is limited (`limits.sendsPerNumber(caller, phone)`); only the store knows keys.
 
 import type { LimitRule } from '../config';
 import type { LimitSubject } from './limiter';

@@ -153,7 +153,7 @@ describe('HTTP surface', () => {
     }
   });
 
-  // Both once answered 500 internal_error (found by test/fuzz.test.ts).
+  // Both once answered 500 internal_error (found by test/http/fuzz.test.ts).
   test('a body that does not inflate, and a malformed %-escape in the path, are 400 validation_failed', async () => {
     for (const encoding of ['gzip', 'deflate']) {
       const res = await h.http

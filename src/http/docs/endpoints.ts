@@ -280,7 +280,7 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
       },
       errors: ['store_unavailable'],
       overrides: {
-        // app.ts answers readiness with its own title and detail, so its example is that answer.
+        // ops-routes.ts answers readiness with its own title and detail, so its example is that answer.
         store_unavailable: {
           when: 'The verification store is not answering.',
           example: errors.notReady(),
