@@ -8,7 +8,7 @@ import type { Express } from 'express';
 import { type Clock, systemClock } from './clock';
 import type { Config } from './config';
 import { createApp } from './http/app';
-import { mountDocs } from './http/docs/docs-page';
+import { mountDocs } from './http/docs/page';
 import type { SandboxInbox } from './http/ops-routes';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';

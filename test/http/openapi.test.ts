@@ -12,7 +12,7 @@ import { type Composed, compose } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import type { ErrorCode } from '../../src/errors';
 import { problemBody } from '../../src/errors';
-import { mountDocs } from '../../src/http/docs/docs-page';
+import { mountDocs } from '../../src/http/docs/page';
 import { ERROR_CATALOGUE } from '../../src/http/docs/error-catalogue';
 import { buildOpenApiDocument } from '../../src/http/docs/openapi';
 import { createErrorHandler } from '../../src/http/error-handler';

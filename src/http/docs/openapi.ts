@@ -3,7 +3,7 @@
 // and response schemas are the same zod schemas that validate requests; every documented problem is an
 // instance made by the factories of errors.ts, so it is exactly what the service sends.
 //   openapi.ts          this builder          endpoints.ts   per-route data (a declarative table)
-//   error-catalogue.ts  every error code      docs-page.ts   /openapi.json and the Swagger UI at /docs
+//   error-catalogue.ts  every error code      page.ts        /openapi.json and the Swagger UI at /docs
 
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { type ErrorCode, problemBody } from '../../errors';
