@@ -136,6 +136,23 @@ const CLIENT_OPTIONS = {
   bodyTimeout: 30_000,
 } as const;
 
+/** One answer, counted under its label and its group. */
+function tally(targets: LabelStats[], latencyMs: number, status: number, expect: number): void {
+  for (const target of targets) {
+    target.latencies.push(latencyMs);
+    target.statuses.set(status, (target.statuses.get(status) ?? 0) + 1);
+    if (status !== expect) target.errors += 1;
+  }
+}
+
+/** A call that got no answer at all (refused, reset). */
+function tallyTransportError(targets: LabelStats[]): void {
+  for (const target of targets) {
+    target.transportErrors += 1;
+    target.errors += 1;
+  }
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (options.amount === undefined && options.durationMs === undefined) {
     throw new Error('runLoad needs an amount or a duration');
@@ -183,18 +200,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           const body = readBody || response.statusCode !== expect ? await response.body.text() : '';
           if (!readBody && response.statusCode === expect) await response.body.dump();
           const t1 = performance.now();
-          for (const target of group ? [entry, group] : [entry]) {
-            target.latencies.push(t1 - t0);
-            target.statuses.set(response.statusCode, (target.statuses.get(response.statusCode) ?? 0) + 1);
-            if (response.statusCode !== expect) target.errors += 1;
-          }
+          tally(group ? [entry, group] : [entry], t1 - t0, response.statusCode, expect);
           lastDone = t1;
           return { status: response.statusCode, body };
         } catch (error) {
-          for (const target of group ? [entry, group] : [entry]) {
-            target.transportErrors += 1;
-            target.errors += 1;
-          }
+          tallyTransportError(group ? [entry, group] : [entry]);
           lastDone = performance.now();
           return { status: 0, body: error instanceof Error ? error.message : String(error) };
         }

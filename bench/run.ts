@@ -12,18 +12,12 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import Redis from 'ioredis';
 import { removeBuild, transpileDir } from './build';
+import { log, redisInfoField, type Servers } from './meter';
 import { freePort, hasTaskset, killAllNow, pinSelf, rssMb, start, stopAll, waitReady } from './procs';
 import { judgeTargets, linkBaselines, markdownTable, targetsTable } from './report';
+import { VONAGE_KEY, VONAGE_SECRET } from './requests';
 import { type BenchSettings, loadSettings } from './settings';
-import {
-  Bench,
-  log,
-  redisInfoField,
-  SENDS_PER_NUMBER,
-  type Servers,
-  VONAGE_KEY,
-  VONAGE_SECRET,
-} from './workload';
+import { Bench, SENDS_PER_NUMBER } from './workload';
 
 const REPO = resolve(__dirname, '..');
 const RESULTS = join(REPO, 'bench', 'results');
@@ -111,6 +105,52 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
   };
 }
 
+/** Writes the run's JSON to bench/results/ and prints the tables. */
+function writeReport(run: {
+  runId: string;
+  info: ReturnType<typeof machine>;
+  pinned: boolean;
+  settings: BenchSettings;
+  redisVersion: string;
+  startedAt: number;
+  outcome: Awaited<ReturnType<Bench['runAll']>>;
+  finalRss: number;
+}): void {
+  const { runId, info, pinned, settings, redisVersion, startedAt, outcome, finalRss } = run;
+  linkBaselines(outcome.rows, BASELINES);
+  const rows = ROW_ORDER.flatMap((id) => outcome.rows.filter((row) => row.id === id));
+  const targets = judgeTargets(rows, outcome.trend);
+  const table = markdownTable(rows);
+  const targetText = targetsTable(targets);
+  const file = join(RESULTS, `${runId}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        runId,
+        machine: info,
+        pinned,
+        settings: { ...settings, only: settings.only ? [...settings.only] : undefined },
+        serviceRssMb: { idle: outcome.idleRssMb, final: finalRss },
+        rows,
+        targets,
+        soak: outcome.soak,
+        extra: outcome.extra,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  process.stdout.write(
+    `\n${table}\n\n${targetText}\n\n` +
+      `Machine: ${info.nproc} cores, ${info.cpu}, node ${info.node}, Redis ${redisVersion}, ` +
+      `${pinned ? `servers+simulator pinned to core ${settings.serverCpu}, load generator to core ${settings.loadCpu}` : 'no CPU pinning'}; ` +
+      `service LOG_LEVEL=${settings.logLevel}, ${settings.runtime === 'tsx' ? 'run through tsx' : 'compiled JavaScript'}.\n` +
+      `Service RSS: ${Math.round(outcome.idleRssMb)} MB idle before any load, ${Math.round(finalRss)} MB at the end. ` +
+      `Took ${Math.round((performance.now() - startedAt) / 1000)} s.\nRaw results: ${file}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const settings = loadSettings(REPO);
@@ -166,41 +206,35 @@ async function main(): Promise<void> {
     const outcome = await bench.runAll();
     const finalRss = rssMb(servers.service.pid);
 
-    linkBaselines(outcome.rows, BASELINES);
-    const rows = ROW_ORDER.flatMap((id) => outcome.rows.filter((row) => row.id === id));
-    const targets = judgeTargets(rows, outcome.trend);
-    const table = markdownTable(rows);
-    const targetText = targetsTable(targets);
-    const file = join(RESULTS, `${runId}.json`);
-    writeFileSync(
-      file,
-      `${JSON.stringify(
-        {
-          runId,
-          machine: info,
-          pinned,
-          settings: { ...settings, only: settings.only ? [...settings.only] : undefined },
-          serviceRssMb: { idle: outcome.idleRssMb, final: finalRss },
-          rows,
-          targets,
-          soak: outcome.soak,
-          extra: outcome.extra,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    process.stdout.write(
-      `\n${table}\n\n${targetText}\n\n` +
-        `Machine: ${info.nproc} cores, ${info.cpu}, node ${info.node}, Redis ${redisVersion}, ` +
-        `${pinned ? `servers+simulator pinned to core ${settings.serverCpu}, load generator to core ${settings.loadCpu}` : 'no CPU pinning'}; ` +
-        `service LOG_LEVEL=${settings.logLevel}, ${settings.runtime === 'tsx' ? 'run through tsx' : 'compiled JavaScript'}.\n` +
-        `Service RSS: ${Math.round(outcome.idleRssMb)} MB idle before any load, ${Math.round(finalRss)} MB at the end. ` +
-        `Took ${Math.round((performance.now() - startedAt) / 1000)} s.\nRaw results: ${file}\n`,
-    );
+    writeReport({ runId, info, pinned, settings, redisVersion, startedAt, outcome, finalRss });
   } finally {
     await cleanup();
   }
+}
+
+/** The service's environment: real Vonage credentials against the simulator, limits raised for load. */
+function serviceEnv(
+  settings: BenchSettings,
+  run: { prefix: string; apiKey: string },
+  port: number,
+  simulatorOrigin: string,
+): Record<string, string> {
+  return {
+    PORT: String(port),
+    API_KEYS: `bench:${run.apiKey}`,
+    VONAGE_API_KEY: VONAGE_KEY,
+    VONAGE_API_SECRET: VONAGE_SECRET,
+    VONAGE_API_HOST: simulatorOrigin,
+    REDIS_URL: settings.redisUrl,
+    REDIS_KEY_PREFIX: `${run.prefix}svc:`,
+    // Per-number sends keep the production default (every flow has its own number); the caller-wide
+    // and per-address limits are raised so the bench measures work, not refusals.
+    LIMIT_SENDS_PER_NUMBER: `${SENDS_PER_NUMBER}/1h`,
+    LIMIT_SENDS_PER_CALLER: '100000000/1m',
+    LIMIT_FAILED_CHECKS_PER_NUMBER: '10/1h',
+    LIMIT_AUTH_FAILURES_PER_IP: '100000000/1s',
+    LOG_LEVEL: settings.logLevel,
+  };
 }
 
 async function startServers(
@@ -239,23 +273,7 @@ async function startServers(
     cwd: settings.serviceDir,
     cpu: run.serverCpu,
     ...(settings.keepLogs ? { stdoutFile: join(RESULTS, `${run.runId}.service.log`) } : {}),
-    env: {
-      ...common,
-      PORT: String(servicePort),
-      API_KEYS: `bench:${run.apiKey}`,
-      VONAGE_API_KEY: VONAGE_KEY,
-      VONAGE_API_SECRET: VONAGE_SECRET,
-      VONAGE_API_HOST: origins.simulator,
-      REDIS_URL: settings.redisUrl,
-      REDIS_KEY_PREFIX: `${run.prefix}svc:`,
-      // Per-number sends keep the production default (every flow has its own number); the caller-wide
-      // and per-address limits are raised so the bench measures work, not refusals.
-      LIMIT_SENDS_PER_NUMBER: `${SENDS_PER_NUMBER}/1h`,
-      LIMIT_SENDS_PER_CALLER: '100000000/1m',
-      LIMIT_FAILED_CHECKS_PER_NUMBER: '10/1h',
-      LIMIT_AUTH_FAILURES_PER_IP: '100000000/1s',
-      LOG_LEVEL: settings.logLevel,
-    },
+    env: { ...common, ...serviceEnv(settings, run, servicePort, origins.simulator) },
   });
   const reference = start({
     name: 'reference',

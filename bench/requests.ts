@@ -1,0 +1,135 @@
+// The requests the bench sends: the service's API (with the right key, a wrong one, for a limited
+// number), the simulator's control API for codes, and the reference server's check.
+
+import type { CallResult, Worker } from './load';
+
+export const VONAGE_KEY = 'bench-api-key';
+export const VONAGE_SECRET = 'bench-api-secret';
+
+/** A started verification and its code. */
+export interface Item {
+  requestId: string;
+  code: string;
+}
+
+export function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export class BenchRequests {
+  private readonly authed: Record<string, string>;
+  private readonly wrongKey: Record<string, string>;
+  /** Basic auth for the simulator's own Verify API. */
+  private readonly simAuth: Record<string, string>;
+
+  constructor(apiKey: string) {
+    this.authed = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    this.wrongKey = {
+      authorization: 'Bearer not-a-valid-key-0123456789',
+      'content-type': 'application/json',
+    };
+    this.simAuth = {
+      authorization: `Basic ${Buffer.from(`${VONAGE_KEY}:${VONAGE_SECRET}`).toString('base64')}`,
+      'content-type': 'application/json',
+    };
+  }
+
+  async requestToken(w: Worker, label: string, phoneNumber: string): Promise<string | undefined> {
+    const body = JSON.stringify({ phoneNumber });
+    const answer = await w.call(
+      label,
+      'main',
+      { method: 'POST', path: '/api/request-token', headers: this.authed, body },
+      201,
+      true,
+    );
+    return answer.status === 201 ? parseJson<{ requestId?: string }>(answer.body)?.requestId : undefined;
+  }
+
+  async readCode(w: Worker, label: string, requestId: string): Promise<string | undefined> {
+    const path = `/_simulator/requests/${encodeURIComponent(requestId)}`;
+    const answer = await w.call(label, 'sim', { method: 'GET', path }, 200, true);
+    return answer.status === 200 ? parseJson<{ code?: string }>(answer.body)?.code : undefined;
+  }
+
+  verifyToken(w: Worker, label: string, item: Item): Promise<CallResult> {
+    const body = JSON.stringify({ requestId: item.requestId, code: item.code });
+    return w.call(
+      label,
+      'main',
+      { method: 'POST', path: '/api/verify-token', headers: this.authed, body },
+      200,
+    );
+  }
+
+  status(w: Worker, label: string, requestId: string): Promise<CallResult> {
+    const path = `/api/verifications/${encodeURIComponent(requestId)}`;
+    return w.call(
+      label,
+      'main',
+      { method: 'GET', path, headers: { authorization: this.authed.authorization ?? '' } },
+      200,
+    );
+  }
+
+  refused401(w: Worker, label: string): Promise<CallResult> {
+    const body = JSON.stringify({ requestId: 'f3a0c5e2b1d94c7e8a6b2d1c0e9f8a7b', code: '123456' });
+    return w.call(
+      label,
+      'main',
+      { method: 'POST', path: '/api/verify-token', headers: this.wrongKey, body },
+      401,
+    );
+  }
+
+  refused429(w: Worker, label: string, phoneNumber: string): Promise<CallResult> {
+    const body = JSON.stringify({ phoneNumber });
+    return w.call(
+      label,
+      'main',
+      { method: 'POST', path: '/api/request-token', headers: this.authed, body },
+      429,
+    );
+  }
+
+  referenceCheck(w: Worker, label: string, item: Item): Promise<CallResult> {
+    const body = JSON.stringify(item);
+    return w.call(
+      label,
+      'main',
+      { method: 'POST', path: '/check', headers: { 'content-type': 'application/json' }, body },
+      200,
+    );
+  }
+
+  /** request-token → code from the simulator's control API → verify-token. */
+  async flow(w: Worker, phoneNumber: string, tag: string): Promise<string | undefined> {
+    const requestId = await this.requestToken(w, `svc:${tag}request-token`, phoneNumber);
+    if (requestId === undefined) return undefined;
+    const code = await this.readCode(w, `sim:${tag}code`, requestId);
+    if (code === undefined) return undefined;
+    const verified = await this.verifyToken(w, `svc:${tag}verify-token`, { requestId, code });
+    return verified.status === 200 ? requestId : undefined;
+  }
+
+  /** A verification started straight at the simulator's Verify API (for the reference server). */
+  async startAtSimulator(w: Worker, phoneNumber: string): Promise<string> {
+    const body = JSON.stringify({ number: phoneNumber.slice(1), brand: 'Bench' });
+    const answer = await w.call(
+      'prep:start',
+      'sim',
+      { method: 'POST', path: '/verify/json', headers: this.simAuth, body },
+      200,
+      true,
+    );
+    const started = parseJson<{ status?: string; request_id?: string }>(answer.body);
+    if (started?.status !== '0' || started.request_id === undefined) {
+      throw new Error(`simulator refused a start: ${answer.body}`);
+    }
+    return started.request_id;
+  }
+}
