@@ -8,6 +8,14 @@ const phoneNumber = z
   .min(3)
   .max(32)
   .meta({ description: 'Any common written form; E.164 preferred.', example: '+447400123456' });
+/** Phone numbers in answers: always E.164, whatever form the request used. */
+const e164 = z
+  .string()
+  .regex(/^\+[1-9]\d{6,14}$/)
+  .meta({
+    description: 'E.164: "+", the country code and the number, digits only.',
+    example: '+447400123456',
+  });
 const country = z
   .string()
   .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code such as GB')
@@ -42,6 +50,15 @@ export const requestTokenBody = z
   })
   .meta({ id: 'RequestTokenBody', example: { phoneNumber: '+447400123456' } });
 
+/**
+ * The same rule as JSON Schema, for the OpenAPI document and the clients generated from it: exactly one
+ * of requestId / phoneNumber, and country only with phoneNumber.
+ */
+const ID_OR_NUMBER_RULE = {
+  oneOf: [{ required: ['requestId'] }, { required: ['phoneNumber'] }],
+  dependentRequired: { country: ['phoneNumber'] },
+};
+
 /** Exactly one of requestId / phoneNumber identifies a verification. */
 const byIdOrNumber = <T extends z.ZodRawShape>(extra: T) =>
   z
@@ -73,16 +90,19 @@ export const verifyTokenBody = byIdOrNumber({
     .meta({ example: '123456' }),
 }).meta({
   id: 'VerifyTokenBody',
+  ...ID_OR_NUMBER_RULE,
   example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', code: '123456' },
 });
 
 export const cancelBody = byIdOrNumber({}).meta({
   id: 'CancelBody',
+  ...ID_OR_NUMBER_RULE,
   example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
 });
 
 export const nextEventBody = byIdOrNumber({}).meta({
   id: 'NextEventBody',
+  ...ID_OR_NUMBER_RULE,
   example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
 });
 
@@ -93,7 +113,7 @@ export const verificationStatus = z.enum(['pending', 'verified', 'cancelled', 'e
 export const startedResponse = z
   .object({
     requestId,
-    phoneNumber,
+    phoneNumber: e164,
     status: z.literal('pending'),
     expiresAt: z.iso.datetime(),
     replacedRequestId: requestId.optional(),
@@ -101,7 +121,7 @@ export const startedResponse = z
   .meta({ id: 'Started' });
 
 export const verifiedResponse = z
-  .object({ verified: z.literal(true), requestId, phoneNumber })
+  .object({ verified: z.literal(true), requestId, phoneNumber: e164 })
   .meta({ id: 'Verified' });
 
 export const cancelledResponse = z
@@ -113,7 +133,7 @@ export const nextEventResponse = z.object({ requestId }).meta({ id: 'NextEventTr
 export const verificationResponse = z
   .object({
     requestId,
-    phoneNumber,
+    phoneNumber: e164,
     status: verificationStatus,
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
