@@ -55,7 +55,11 @@ export const requestTokenBody = z
  * of requestId / phoneNumber, and country only with phoneNumber.
  */
 const ID_OR_NUMBER_RULE = {
-  oneOf: [{ required: ['requestId'] }, { required: ['phoneNumber'] }],
+  // Each branch names its field's type too, so generated clients type the body as one or the other.
+  oneOf: [
+    { required: ['requestId'], properties: { requestId: { type: 'string' } } },
+    { required: ['phoneNumber'], properties: { phoneNumber: { type: 'string' } } },
+  ],
   dependentRequired: { country: ['phoneNumber'] },
 };
 
