@@ -544,7 +544,10 @@ export interface operations {
              */
             409: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -573,7 +576,10 @@ export interface operations {
             /** @description `rate_limited`: Too many codes for this number or by this caller (`LIMIT_SENDS_PER_NUMBER`, `LIMIT_SENDS_PER_CALLER`), or too many failed authentications from this address. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -606,7 +612,10 @@ export interface operations {
              */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -728,7 +737,10 @@ export interface operations {
             /** @description `rate_limited`: Too many wrong codes for this number (`LIMIT_FAILED_CHECKS_PER_NUMBER`): every check is refused until the window passes, the right code included; or too many failed authentications from this address. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -761,7 +773,10 @@ export interface operations {
              */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -846,7 +861,10 @@ export interface operations {
              */
             409: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -879,7 +897,10 @@ export interface operations {
             /** @description `rate_limited`: A rate limit of this service; wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -912,7 +933,10 @@ export interface operations {
              */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1027,7 +1051,10 @@ export interface operations {
             /** @description `rate_limited`: A rate limit of this service; wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -1060,7 +1087,10 @@ export interface operations {
              */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1139,7 +1169,10 @@ export interface operations {
             /** @description `rate_limited`: A rate limit of this service; wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -1159,7 +1192,10 @@ export interface operations {
             /** @description `store_unavailable`: The verification store (Redis) is down or not answering in time. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again (also in `retryAfterSeconds`). */
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1213,6 +1249,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "openapi": "3.1.0",
+                     *       "info": {
+                     *         "title": "OTP verification service",
+                     *         "version": "1.0.0"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: unknown;
                     };
@@ -1235,6 +1280,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example <!doctype html><html>...Swagger UI...</html> */
                     "text/html": string;
                 };
             };
