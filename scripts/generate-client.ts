@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import express from 'express';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { mountDocs } from '../src/http/docs/docs-page';
+import { mountDocs } from '../src/http/docs/page';
 
 const ROOT = resolve(__dirname, '..');
 export const GENERATED = [

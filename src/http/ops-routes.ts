@@ -1,5 +1,5 @@
 // The operational routes, one handler per entry of OPS_ROUTES (routes.ts): liveness, readiness,
-// Prometheus metrics and, in sandbox mode, the codes the simulator "delivered"; plus the index at `/`.
+// Prometheus metrics, the index at `/` and, in sandbox mode, the codes the simulator "delivered".
 
 import { type Request, type Response, Router } from 'express';
 import { errors } from '../errors';
@@ -24,6 +24,15 @@ type Handler = (req: Request, res: Response) => Promise<void> | void;
 
 function handlers(deps: OpsDeps): Record<OpsOperationId, Handler> {
   return {
+    serviceIndex: (_req, res) => {
+      res.json({
+        service: 'otp-verify',
+        sandbox: deps.sandbox,
+        docs: '/docs',
+        openapi: '/openapi.json',
+        ...(deps.sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
+      });
+    },
     healthz: (_req, res) => {
       res.json({ status: 'ok' });
     },
@@ -48,15 +57,6 @@ function handlers(deps: OpsDeps): Record<OpsOperationId, Handler> {
 
 export function createOpsRouter(deps: OpsDeps): Router {
   const router = Router();
-  router.get('/', (_req, res) => {
-    res.json({
-      service: 'otp-verify',
-      sandbox: deps.sandbox,
-      docs: '/docs',
-      openapi: '/openapi.json',
-      ...(deps.sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
-    });
-  });
   const byId = handlers(deps);
   for (const route of OPS_ROUTES) {
     const sandboxOnly = 'sandboxOnly' in route && route.sandboxOnly;

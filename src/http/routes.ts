@@ -23,15 +23,23 @@ export const API_ROUTES = [
 
 /** For the platform, no key needed, mounted at the root. */
 export const OPS_ROUTES = [
+  { operationId: 'serviceIndex', method: 'get', path: '/' },
   { operationId: 'healthz', method: 'get', path: '/healthz' },
   { operationId: 'readyz', method: 'get', path: '/readyz' },
   { operationId: 'metrics', method: 'get', path: '/metrics' },
   { operationId: 'listSandboxMessages', method: 'get', path: '/sandbox/messages', sandboxOnly: true },
 ] as const satisfies readonly RouteSpec[];
 
+/** The API's own description, no key needed, mounted at the root by docs/page.ts. */
+export const DOCS_ROUTES = [
+  { operationId: 'openApiDocument', method: 'get', path: '/openapi.json' },
+  { operationId: 'docsPage', method: 'get', path: '/docs' },
+] as const satisfies readonly RouteSpec[];
+
 export type ApiOperationId = (typeof API_ROUTES)[number]['operationId'];
 export type OpsOperationId = (typeof OPS_ROUTES)[number]['operationId'];
-export type OperationId = ApiOperationId | OpsOperationId;
+export type DocsOperationId = (typeof DOCS_ROUTES)[number]['operationId'];
+export type OperationId = ApiOperationId | OpsOperationId | DocsOperationId;
 
 /** `/verifications/:requestId` -> `/verifications/{requestId}` (OpenAPI's form). */
 export function openApiPath(base: string, path: string): string {

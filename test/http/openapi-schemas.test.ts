@@ -9,8 +9,8 @@ import supertest from 'supertest';
 import type { z } from 'zod';
 import { type Composed, compose } from '../../src/compose';
 import { loadConfig } from '../../src/config';
-import { mountDocs } from '../../src/http/docs/docs-page';
 import { buildOpenApiDocument } from '../../src/http/docs/openapi';
+import { mountDocs } from '../../src/http/docs/page';
 import { cancelBody, nextEventBody, verifyTokenBody } from '../../src/http/schemas';
 import { createLogger } from '../../src/logger';
 

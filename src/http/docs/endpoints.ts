@@ -6,7 +6,7 @@
 import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { type ErrorCode, errors } from '../../errors';
-import type { ApiOperationId, OpsOperationId } from '../routes';
+import type { ApiOperationId, DocsOperationId, OpsOperationId } from '../routes';
 import {
   cancelBody,
   cancelledResponse,
@@ -56,6 +56,15 @@ const sandboxMessage = z
 const sandboxMessagesResponse = z
   .object({ messages: z.array(sandboxMessage) })
   .meta({ id: 'SandboxMessages' });
+const serviceIndexResponse = z
+  .object({
+    service: z.literal('otp-verify'),
+    sandbox: z.boolean(),
+    docs: z.literal('/docs'),
+    openapi: z.literal('/openapi.json'),
+    sandboxMessages: z.literal('/sandbox/messages').optional().meta({ description: 'Sandbox mode only.' }),
+  })
+  .meta({ id: 'ServiceIndex' });
 const sandboxMessagesQuery = z.object({
   phoneNumber: z.string().optional().meta({
     description: 'Only messages to this number (digits are compared; any written form).',
@@ -253,6 +262,26 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
 /** The operational routes (no key). */
 export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, EndpointDoc> {
   return {
+    serviceIndex: {
+      route: {
+        tags: ['Operations'],
+        summary: 'What this service is and where its documentation is',
+        description: 'Links to the interactive docs and this document; says whether sandbox mode is on.',
+      },
+      success: {
+        '200': {
+          description: 'The service and its links.',
+          content: json(serviceIndexResponse, {
+            service: 'otp-verify',
+            sandbox,
+            docs: '/docs',
+            openapi: '/openapi.json',
+            ...(sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
+          }),
+        },
+      },
+      errors: [],
+    },
     healthz: {
       route: {
         tags: ['Operations'],
@@ -334,6 +363,52 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
               },
             ],
           }),
+        },
+      },
+      errors: [],
+    },
+  };
+}
+
+/** The API's own description (no key). */
+export function docsEndpointDocs(): Record<DocsOperationId, EndpointDoc> {
+  return {
+    openApiDocument: {
+      route: {
+        tags: ['Operations'],
+        summary: 'This OpenAPI 3.1 document',
+        description:
+          'The document the typed client and the Postman collection are generated from. Imports into Postman, ' +
+          'Insomnia and code generators.',
+      },
+      success: {
+        '200': {
+          description: 'The OpenAPI document.',
+          content: {
+            'application/json': {
+              schema: { type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' },
+              example: { openapi: '3.1.0', info: { title: 'OTP verification service', version: '1.0.0' } },
+            },
+          },
+        },
+      },
+      errors: [],
+    },
+    docsPage: {
+      route: {
+        tags: ['Operations'],
+        summary: 'Interactive API documentation (Swagger UI)',
+        description: 'An HTML page over this document, with "Try it out".',
+      },
+      success: {
+        '200': {
+          description: 'The HTML page.',
+          content: {
+            'text/html': {
+              schema: { type: 'string' },
+              example: '<!doctype html><html>...Swagger UI...</html>',
+            },
+          },
         },
       },
       errors: [],

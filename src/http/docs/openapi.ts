@@ -7,9 +7,9 @@
 
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { type ErrorCode, problemBody } from '../../errors';
-import { API_BASE, API_ROUTES, OPS_ROUTES, openApiPath } from '../routes';
+import { API_BASE, API_ROUTES, DOCS_ROUTES, OPS_ROUTES, openApiPath } from '../routes';
 import { problemResponse } from '../schemas';
-import { apiEndpointDocs, opsEndpointDocs } from './endpoints';
+import { apiEndpointDocs, docsEndpointDocs, opsEndpointDocs } from './endpoints';
 import { ERROR_CATALOGUE, type ErrorDoc } from './error-catalogue';
 
 export interface OpenApiOptions {
@@ -24,6 +24,7 @@ const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 const RETRY_AFTER = {
   description: 'Seconds to wait before trying again (also in `retryAfterSeconds`).',
   schema: { type: 'integer', minimum: 1 },
+  example: 30,
 } as const;
 
 /**
@@ -103,9 +104,11 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
   });
   const apiDocs = apiEndpointDocs(options.sandbox);
   const opsDocs = opsEndpointDocs(options.sandbox);
+  const docsDocs = docsEndpointDocs();
   const documented = [
     ...API_ROUTES.map((route) => ({ route, base: API_BASE, auth: true, doc: apiDocs[route.operationId] })),
     ...OPS_ROUTES.map((route) => ({ route, base: '', auth: false, doc: opsDocs[route.operationId] })),
+    ...DOCS_ROUTES.map((route) => ({ route, base: '', auth: false, doc: docsDocs[route.operationId] })),
   ];
   for (const { route, base, auth, doc } of documented) {
     if ('sandboxOnly' in route && route.sandboxOnly && !options.sandbox) continue;
@@ -114,7 +117,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
       path: openApiPath(base, route.path),
       operationId: route.operationId,
       ...doc.route,
-      ...(auth ? { security: [{ [bearer.name]: [] }] } : {}),
+      // Public routes say so (an empty list), rather than inheriting the document's default.
+      security: auth ? [{ [bearer.name]: [] }] : [],
       responses: { ...doc.success, ...errorResponses(doc.errors, doc.overrides) },
     });
   }
@@ -126,6 +130,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
       description: description(options.sandbox),
       license: { name: 'MIT', identifier: 'MIT' },
     },
+    // The default for any operation that does not say: the bearer key.
+    security: [{ [bearer.name]: [] }],
     servers: [
       {
         url: options.serverUrl ?? '/',

@@ -3,8 +3,9 @@
 // sandbox included, from the browser.
 
 import { dirname } from 'node:path';
-import type { Express, NextFunction, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { errors } from '../../errors';
+import { DOCS_ROUTES, type DocsOperationId } from '../routes';
 import { buildOpenApiDocument } from './openapi';
 
 /** swagger-ui-dist's folder. Resolved through package.json: requiring the package would load the whole bundle into Node. */
@@ -101,15 +102,20 @@ export function mountDocs(options: DocsOptions): (app: Express) => void {
     const document = JSON.stringify(buildOpenApiDocument(options));
     const csp = pageCsp(originOf(options.serverUrl));
 
-    app.get('/openapi.json', (_req, res) => {
-      res.type('application/json').send(document);
-    });
+    // The documented routes, one handler per entry of DOCS_ROUTES (routes.ts).
+    const handlers: Record<DocsOperationId, (req: Request, res: Response) => void> = {
+      openApiDocument: (_req, res) => {
+        res.type('application/json').send(document);
+      },
+      docsPage: (_req, res) => {
+        res.setHeader('Content-Security-Policy', csp);
+        res.setHeader('Cache-Control', 'no-cache');
+        res.type('html').send(PAGE);
+      },
+    };
+    for (const route of DOCS_ROUTES) app[route.method](route.path, handlers[route.operationId]);
 
-    app.get('/docs', (_req, res) => {
-      res.setHeader('Content-Security-Policy', csp);
-      res.setHeader('Cache-Control', 'no-cache');
-      res.type('html').send(PAGE);
-    });
+    // The page's own files, not part of the API.
 
     app.get('/docs/init.js', (_req, res) => {
       res.setHeader('Cache-Control', 'no-cache');
