@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   const serverCpu = pinned ? settings.serverCpu : undefined;
   const runId = new Date().toISOString().replace(/[:.]/g, '-');
   const prefix = `bench:${runId}:${randomBytes(3).toString('hex')}:`;
-  const apiKey = `bench-${randomBytes(12).toString('hex')}`;
+  const apiKey = `bench-${randomBytes(16).toString('hex')}`;
   const buildDir = join(RESULTS, `build-${runId}`);
   mkdirSync(RESULTS, { recursive: true });
 

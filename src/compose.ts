@@ -30,6 +30,7 @@ export interface Composed {
   app: Express;
   service: VerifyService;
   metrics: Metrics;
+  limiter: RateLimiter;
   redis?: RedisClient;
   simulator?: VerifySimulator;
   /** Where the SDK sends Verify calls. */
@@ -82,6 +83,7 @@ export async function compose(
     app,
     service,
     metrics,
+    limiter: storage.limiter,
     ...(redis ? { redis } : {}),
     ...(vonage.simulator ? { simulator: vonage.simulator } : {}),
     vonageHost: vonage.host,

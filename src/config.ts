@@ -56,12 +56,24 @@ const list = (value: string | undefined): string[] =>
 
 const CALLER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** The sandbox's documented key: public, so never a key of a service that sends real codes. */
+export const SANDBOX_API_KEY = 'dev-key';
+/** Production keys must be at least this long (`openssl rand -hex 32` gives 64). */
+export const MIN_PRODUCTION_KEY_LENGTH = 32;
+
 const apiKeys = optionalText.transform((value, ctx) => {
   const callers = new Map<string, string>();
   for (const pair of list(value)) {
     const separator = pair.indexOf(':');
     const caller = separator > 0 ? pair.slice(0, separator) : '';
     const key = separator > 0 ? pair.slice(separator + 1) : '';
+    if (/\s/.test(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `caller "${caller}": the key contains whitespace, so no Authorization header could ever carry it`,
+      });
+      continue;
+    }
     if (!CALLER_NAME.test(caller) || key.length === 0) {
       // The pair is not echoed: it would print a secret into the start-up log.
       ctx.addIssue({
@@ -137,21 +149,37 @@ const corsOrigins = optionalText.transform((value, ctx) => {
   return origins.length > 0 ? origins : undefined;
 });
 
+/** A Redis key prefix: braces would start a hash tag of their own, whitespace breaks redis-cli scans. */
+const redisKeyPrefix = z
+  .string()
+  .max(64)
+  .default('otp:')
+  .refine((value) => !/[{}\s]/.test(value), 'must not contain {, } or whitespace');
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((value) => value === 'true' || value === '1');
+
+const NODE_ENVS = new Set(['development', 'test', 'production']);
 
 // Cross-field checks run even when single fields failed, so a bad environment lists every problem at once.
 const WHEN_ALWAYS = { when: () => true };
 
 /** One field per environment variable; the README and .env.example document exactly these. */
 export const configFields = z.object({
-  NODE_ENV: z.string().default('development'),
+  // Exactly these: a look-alike (Production, prod) would otherwise run with none of production's checks.
+  NODE_ENV: z
+    .string()
+    .default('development')
+    .refine((value) => NODE_ENVS.has(value), 'must be development, test or production (exactly)'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_KEYS: apiKeys,
   VONAGE_API_KEY: optionalText,
   VONAGE_API_SECRET: optionalText,
+  VONAGE_VERIFY_API: z.enum(['v1', 'v2']).default('v1'),
+  VONAGE_APPLICATION_ID: optionalText,
+  VONAGE_PRIVATE_KEY: optionalText,
   VONAGE_API_HOST: z.url({ protocol: /^https?$/ }).default('https://api.nexmo.com'),
   VONAGE_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
   VONAGE_BRAND_NAME: z.string().min(1).max(18).default('MyApp'),
@@ -163,7 +191,7 @@ export const configFields = z.object({
   VERIFY_WORKFLOW_ID: intInRange(1, 1, 7),
   REDIS_URL: optionalText,
   REDIS_CLUSTER: booleanFlag,
-  REDIS_KEY_PREFIX: z.string().max(64).default('otp:'),
+  REDIS_KEY_PREFIX: redisKeyPrefix,
   ALLOWED_COUNTRIES: allowedCountries,
   TEST_NUMBERS: testNumbers,
   LIMIT_SENDS_PER_NUMBER: limitRule('5/1h'),
@@ -172,48 +200,105 @@ export const configFields = z.object({
   LIMIT_AUTH_FAILURES_PER_IP: limitRule('20/1m'),
   TRUST_PROXY: trustProxy,
   CORS_ORIGINS: corsOrigins,
+  METRICS_TOKEN: optionalText.refine(
+    (value) => value === undefined || !/\s/.test(value),
+    'must not contain whitespace',
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+type Fields = z.output<typeof configFields>;
+type Issues = z.core.$RefinementCtx<Fields>;
+
+const issue = (ctx: Issues, path: string, message: string) =>
+  ctx.addIssue({ code: 'custom', path: [path], message });
+
+/** Which Vonage credentials are set: v1's key and secret, v2's application id and private key. */
+function credentialsOf(env: Fields): { v1: boolean; v2: boolean } {
+  return {
+    v1: env.VONAGE_API_KEY !== undefined || env.VONAGE_API_SECRET !== undefined,
+    v2: env.VONAGE_APPLICATION_ID !== undefined || env.VONAGE_PRIVATE_KEY !== undefined,
+  };
+}
+
+/** Credentials come in pairs, and must be those of the API version that VONAGE_VERIFY_API picks. */
+function checkCredentials(env: Fields, ctx: Issues): void {
+  if ((env.VONAGE_API_KEY === undefined) !== (env.VONAGE_API_SECRET === undefined)) {
+    issue(ctx, 'VONAGE_API_SECRET', 'set both VONAGE_API_KEY and VONAGE_API_SECRET, or neither');
+  }
+  if ((env.VONAGE_APPLICATION_ID === undefined) !== (env.VONAGE_PRIVATE_KEY === undefined)) {
+    issue(ctx, 'VONAGE_PRIVATE_KEY', 'set both VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY, or neither');
+  }
+  const has = credentialsOf(env);
+  if (env.VONAGE_VERIFY_API === 'v1' && has.v2 && !has.v1) {
+    issue(
+      ctx,
+      'VONAGE_VERIFY_API',
+      'is v1 (the default), but only v2 credentials (VONAGE_APPLICATION_ID, VONAGE_PRIVATE_KEY) are set: set VONAGE_VERIFY_API=v2 or the v1 VONAGE_API_KEY and VONAGE_API_SECRET',
+    );
+  }
+  if (env.VONAGE_VERIFY_API === 'v2' && has.v1 && !has.v2) {
+    issue(
+      ctx,
+      'VONAGE_VERIFY_API',
+      'is v2, but only v1 credentials (VONAGE_API_KEY, VONAGE_API_SECRET) are set: set VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY, or VONAGE_VERIFY_API=v1',
+    );
+  }
+}
+
+/**
+ * Keys that would let anyone in where real codes are sent: the sandbox's public key with real
+ * credentials, and in production short keys. Callers are named, keys never shown.
+ */
+function checkApiKeys(env: Fields, ctx: Issues, sandbox: boolean, production: boolean): void {
+  const keys = env.API_KEYS instanceof Map ? env.API_KEYS : new Map<string, string>();
+  if (!sandbox && keys.size === 0) issue(ctx, 'API_KEYS', 'required when Vonage credentials are set');
+  for (const [caller, key] of keys) {
+    if (key === SANDBOX_API_KEY && (production || !sandbox)) {
+      issue(
+        ctx,
+        'API_KEYS',
+        `caller "${caller}" uses the sandbox key, which is published in the README; give it a long random key (openssl rand -hex 32)`,
+      );
+    } else if (production && key.length < MIN_PRODUCTION_KEY_LENGTH) {
+      issue(
+        ctx,
+        'API_KEYS',
+        `caller "${caller}": keys must be at least ${MIN_PRODUCTION_KEY_LENGTH} characters with NODE_ENV=production (openssl rand -hex 32)`,
+      );
+    }
+  }
+}
+
 export const configSchema = configFields
   .superRefine((env, ctx) => {
-    const sandbox = env.VONAGE_API_KEY === undefined && env.VONAGE_API_SECRET === undefined;
+    const has = credentialsOf(env);
+    const sandbox = !has.v1 && !has.v2;
     const production = env.NODE_ENV === 'production';
-    if ((env.VONAGE_API_KEY === undefined) !== (env.VONAGE_API_SECRET === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['VONAGE_API_SECRET'],
-        message: 'set both VONAGE_API_KEY and VONAGE_API_SECRET, or neither for sandbox mode',
-      });
-    }
+    checkCredentials(env, ctx);
+    checkApiKeys(env, ctx, sandbox, production);
     if (sandbox && production) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['VONAGE_API_KEY'],
-        message: 'sandbox mode (no Vonage credentials) refuses to start with NODE_ENV=production',
-      });
-    }
-    if (!sandbox && !(env.API_KEYS instanceof Map && env.API_KEYS.size > 0)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['API_KEYS'],
-        message: 'required when Vonage credentials are set',
-      });
+      issue(
+        ctx,
+        'VONAGE_API_KEY',
+        'sandbox mode (no Vonage credentials) refuses to start with NODE_ENV=production',
+      );
     }
     if (production && env.REDIS_URL === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'required with NODE_ENV=production' });
+      issue(
+        ctx,
+        'REDIS_URL',
+        'required with NODE_ENV=production: the in-memory store is one process only and forgets every verification on restart',
+      );
     }
     if (env.REDIS_CLUSTER && env.REDIS_URL === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['REDIS_URL'],
-        message: 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL',
-      });
+      issue(ctx, 'REDIS_URL', 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL');
     }
   }, WHEN_ALWAYS)
   .transform((env) => {
-    const sandbox = env.VONAGE_API_KEY === undefined;
-    const apiKeys = env.API_KEYS.size > 0 ? env.API_KEYS : new Map([['local', 'dev-key']]);
+    const has = credentialsOf(env);
+    const sandbox = !has.v1 && !has.v2;
+    const apiKeys = env.API_KEYS.size > 0 ? env.API_KEYS : new Map([['local', SANDBOX_API_KEY]]);
     return { ...env, API_KEYS: apiKeys, sandbox };
   });
 

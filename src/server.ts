@@ -6,6 +6,7 @@ import 'dotenv/config';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { compose } from './compose';
 import { ConfigError, loadConfig, shutdownGraceMs } from './config';
+import { createHttpServer } from './http/http-server';
 import { createLogger } from './logger';
 
 async function main(): Promise<void> {
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
     );
   }
 
-  const server: Server = service.app.listen(config.PORT, () => {
+  const server: Server = createHttpServer(service.app);
+  server.listen(config.PORT, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info(
@@ -41,9 +43,6 @@ async function main(): Promise<void> {
       `listening on :${port}`,
     );
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 60_000;
 
   // server.close() waits for every connection, and Node keeps a keep-alive one open after its response:
   // answers still in flight at shutdown say Connection: close, and connections that go idle are closed.

@@ -72,6 +72,137 @@ describe('configuration', () => {
     ).toThrow(/REDIS_URL/);
   });
 
+  describe('refuses what is unsafe where real codes are sent, every problem at once', () => {
+    const LONG_A = 'a'.repeat(40);
+    const LONG_B = 'b'.repeat(40);
+    const production = {
+      NODE_ENV: 'production',
+      VONAGE_API_KEY: 'k',
+      VONAGE_API_SECRET: 's',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      API_KEYS: `billing:${LONG_A},checkout:${LONG_B}`,
+    };
+    const problemsOf = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+
+    test('a production configuration with long keys, Redis and v1 credentials is accepted', () => {
+      expect(problemsOf(production)).toEqual([]);
+      expect(loadConfig(production).sandbox).toBe(false);
+    });
+
+    test('keys shorter than 32 characters or equal to the sandbox key, in production; callers named, keys not shown', () => {
+      const problems = problemsOf({
+        ...production,
+        API_KEYS: `billing:x,checkout:${'c'.repeat(31)},local:dev-key`,
+      });
+      expect(problems).toEqual([
+        expect.stringMatching(/^API_KEYS: caller "billing": keys must be at least 32 characters/),
+        expect.stringMatching(/^API_KEYS: caller "checkout": keys must be at least 32 characters/),
+        expect.stringMatching(/^API_KEYS: caller "local" uses the sandbox key/),
+      ]);
+      expect(problems.join('\n')).not.toContain('c'.repeat(31));
+      expect(problemsOf({ ...production, API_KEYS: `billing:${'c'.repeat(32)}` })).toEqual([]);
+    });
+
+    test('.env.example copied with real credentials: local:dev-key is refused, in any NODE_ENV', () => {
+      const copied = { API_KEYS: 'local:dev-key', VONAGE_API_KEY: 'k', VONAGE_API_SECRET: 's' };
+      expect(problemsOf(copied)).toEqual([
+        expect.stringMatching(/^API_KEYS: caller "local" uses the sandbox key/),
+      ]);
+      expect(problemsOf({ ...copied, NODE_ENV: 'production', REDIS_URL: 'redis://r' })).toHaveLength(1);
+      // In sandbox mode the sandbox key is what it is for.
+      expect(problemsOf({ API_KEYS: 'local:dev-key' })).toEqual([]);
+    });
+
+    test('a key with whitespace can never authenticate: refused in every mode', () => {
+      expect(problemsOf({ API_KEYS: 'billing:abc def' })).toEqual([
+        expect.stringMatching(/^API_KEYS: caller "billing": the key contains whitespace/),
+      ]);
+      expect(
+        problemsOf({ ...production, API_KEYS: `billing:${LONG_A},checkout:${LONG_A}\t${LONG_B}` }),
+      ).toEqual([expect.stringMatching(/^API_KEYS: caller "checkout": the key contains whitespace/)]);
+    });
+
+    test.each(['Production', 'prod', 'PRODUCTION', 'production ', 'staging'])(
+      'NODE_ENV=%p is refused (sandbox and with credentials)',
+      (value) => {
+        expect(problemsOf({ NODE_ENV: value })).toEqual([
+          expect.stringMatching(/^NODE_ENV: must be development, test or production/),
+        ]);
+        expect(problemsOf({ ...production, NODE_ENV: value })).toEqual([
+          expect.stringMatching(/^NODE_ENV: /),
+        ]);
+      },
+    );
+
+    test.each(['development', 'test'])('NODE_ENV=%s is accepted', (value) => {
+      expect(problemsOf({ NODE_ENV: value })).toEqual([]);
+    });
+
+    test('real credentials with the memory store are refused in production', () => {
+      const { REDIS_URL: _unset, ...memory } = production;
+      expect(problemsOf(memory)).toEqual([
+        expect.stringMatching(/^REDIS_URL: required with NODE_ENV=production/),
+      ]);
+    });
+
+    test('credentials of the other API version only are refused', () => {
+      const v2 = { VONAGE_APPLICATION_ID: 'app-id', VONAGE_PRIVATE_KEY: '/run/secrets/private.key' };
+      const v1 = { VONAGE_API_KEY: 'k', VONAGE_API_SECRET: 's' };
+      const keys = { API_KEYS: `billing:${LONG_A}` };
+      expect(problemsOf({ ...keys, ...v2 })).toEqual([
+        expect.stringMatching(/^VONAGE_VERIFY_API: is v1 \(the default\), but only v2 credentials/),
+      ]);
+      expect(problemsOf({ ...keys, ...v2, VONAGE_VERIFY_API: 'v1' })).toHaveLength(1);
+      expect(problemsOf({ ...keys, ...v1, VONAGE_VERIFY_API: 'v2' })).toEqual([
+        expect.stringMatching(/^VONAGE_VERIFY_API: is v2, but only v1 credentials/),
+      ]);
+      expect(problemsOf({ ...keys, VONAGE_APPLICATION_ID: 'app-id', VONAGE_VERIFY_API: 'v2' })).toEqual([
+        expect.stringMatching(/^VONAGE_PRIVATE_KEY: set both/),
+      ]);
+      expect(problemsOf({ ...keys, ...v2, VONAGE_VERIFY_API: 'v2' })).toEqual([]);
+      expect(problemsOf({ ...keys, ...v1, ...v2 })).toEqual([]);
+      expect(problemsOf({ VONAGE_VERIFY_API: 'v3' })).toEqual([
+        expect.stringMatching(/^VONAGE_VERIFY_API: /),
+      ]);
+    });
+
+    test.each(['otp{x}:', 'otp:}', 'otp {', 'my app:', 'otp:\n'])(
+      'REDIS_KEY_PREFIX %p is refused',
+      (prefix) => {
+        expect(problemsOf({ REDIS_KEY_PREFIX: prefix })).toEqual([
+          expect.stringMatching(/^REDIS_KEY_PREFIX: must not contain \{, \} or whitespace/),
+        ]);
+      },
+    );
+
+    test('every problem is listed at once', () => {
+      const problems = problemsOf({
+        NODE_ENV: 'Production',
+        API_KEYS: 'local:dev-key,billing:has space',
+        VONAGE_APPLICATION_ID: 'app-id',
+        VONAGE_PRIVATE_KEY: 'key',
+        REDIS_KEY_PREFIX: '{otp}:',
+        METRICS_TOKEN: 'a b',
+      });
+      expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+        'API_KEYS',
+        'API_KEYS',
+        'METRICS_TOKEN',
+        'NODE_ENV',
+        'REDIS_KEY_PREFIX',
+        'VONAGE_VERIFY_API',
+      ]);
+    });
+  });
+
   test('API keys never appear in the problem list', () => {
     expect(() => loadConfig({ API_KEYS: 'billing=supersecretvalue' })).toThrow(ConfigError);
     try {

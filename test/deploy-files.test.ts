@@ -25,7 +25,7 @@ function environmentOf(name: string, vars: Record<string, string>): Record<strin
 }
 
 const REQUIRED_VARS = {
-  API_KEYS: 'billing:0123456789abcdef0123,checkout:fedcba9876543210fedc',
+  API_KEYS: 'billing:0123456789abcdef0123456789abcdef,checkout:fedcba9876543210fedcba9876543210',
   VONAGE_API_KEY: 'abcd1234',
   VONAGE_API_SECRET: 'secret-0123456789',
 };

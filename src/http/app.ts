@@ -33,7 +33,8 @@ import { API_BASE } from './routes';
 export type AppConfig = Pick<
   Config,
   'API_KEYS' | 'TRUST_PROXY' | 'CORS_ORIGINS' | 'LIMIT_AUTH_FAILURES_PER_IP' | 'sandbox'
->;
+> &
+  Partial<Pick<Config, 'METRICS_TOKEN'>>;
 
 export interface AppDeps {
   config: AppConfig;
@@ -57,6 +58,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
 
   app.use(requestLogger(deps.logger), observeRequests(metrics), helmet());
+  // Answers under /api carry phone numbers: no cache (browser, proxy, CDN) may keep one, errors included.
+  app.use(API_BASE, (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
 
   app.use(
@@ -64,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
       sandbox: config.sandbox,
       store: deps.store,
       metrics,
+      ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
       ...(deps.sandbox ? { inbox: deps.sandbox } : {}),
     }),
   );

@@ -10,6 +10,13 @@ import { limits, type RateLimiter } from '../store/limiter';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
+/** The token of `Authorization: Bearer <token>`, if the header has that form. */
+function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+  return match?.[1];
+}
+
 /** The caller name of an authenticated request, set by `authenticate`. */
 export function callerOf(res: Response): string | undefined {
   return typeof res.locals.caller === 'string' ? res.locals.caller : undefined;
@@ -22,10 +29,9 @@ export function callerOf(res: Response): string | undefined {
 export function createAuthenticator(apiKeys: Map<string, string>): RequestHandler {
   const known = [...apiKeys].map(([caller, key]) => ({ caller, digest: digest(key) }));
   return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
-    if (match?.[1]) {
-      const given = digest(match[1]);
+    const token = bearerToken(req);
+    if (token !== undefined) {
+      const given = digest(token);
       let caller: string | undefined;
       for (const entry of known) {
         if (timingSafeEqual(entry.digest, given)) caller = entry.caller;
@@ -33,6 +39,17 @@ export function createAuthenticator(apiKeys: Map<string, string>): RequestHandle
       if (caller !== undefined) res.locals.caller = caller;
     }
     next();
+  };
+}
+
+/** A route only for the holder of `token` (Authorization: Bearer), compared in constant time; unset: open. */
+export function requireBearer(token: string | undefined): RequestHandler {
+  const expected = token === undefined ? undefined : digest(token);
+  return (req, _res, next) => {
+    if (expected === undefined) return next();
+    const token = bearerToken(req);
+    const given = digest(token ?? '');
+    next(token !== undefined && timingSafeEqual(expected, given) ? undefined : errors.unauthorized());
   };
 }
 

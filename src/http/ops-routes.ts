@@ -5,6 +5,7 @@ import { type Request, type Response, Router } from 'express';
 import { errors } from '../errors';
 import type { Metrics } from '../metrics';
 import type { VerificationStore } from '../store/store';
+import { requireBearer } from './auth';
 import { sendProblem } from './error-handler';
 import { OPS_ROUTES, type OpsOperationId } from './routes';
 
@@ -18,6 +19,8 @@ export interface OpsDeps {
   store: VerificationStore;
   metrics: Metrics;
   inbox?: SandboxInbox;
+  /** Caller names and their volumes are on /metrics: when set, only this bearer may read them. */
+  metricsToken?: string;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -62,7 +65,9 @@ export function createOpsRouter(deps: OpsDeps): Router {
     const sandboxOnly = 'sandboxOnly' in route && route.sandboxOnly;
     // The sandbox inbox exists only when the simulator runs in-process.
     if (sandboxOnly && !deps.inbox) continue;
-    router[route.method](route.path, byId[route.operationId]);
+    if (route.operationId === 'metrics') {
+      router[route.method](route.path, requireBearer(deps.metricsToken), byId[route.operationId]);
+    } else router[route.method](route.path, byId[route.operationId]);
   }
   return router;
 }

@@ -16,11 +16,26 @@ interface Hit {
   member: string;
 }
 
+/** A window's hits, oldest first, and how long each counts. */
+interface Window {
+  windowMs: number;
+  hits: Hit[];
+}
+
+/** How often (clock time) windows nobody touched since they passed are dropped. */
+const SWEEP_EVERY_MS = 1_000;
+
 /** One process only: for the in-memory sandbox. */
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, Hit[]>();
+  private readonly windows = new Map<string, Window>();
+  private nextSweepAt = 0;
 
   constructor(private readonly clock: Clock) {}
+
+  /** How many windows are held: one per subject with a hit still inside its window (after a sweep). */
+  get size(): number {
+    return this.windows.size;
+  }
 
   /** How long until the subject's window has room (0: it has room now). */
   waitMs(subject: LimitSubject, rule: LimitRule): number {
@@ -33,25 +48,40 @@ export class MemoryRateLimiter implements RateLimiter {
     const retryAfterMs = this.wait(key, rule, now);
     if (retryAfterMs > 0) return { allowed: false, retryAfterMs };
     const member = newMember(now);
-    this.windows.set(key, [...(this.windows.get(key) ?? []), { at: now, member }]);
+    const hits = [...(this.windows.get(key)?.hits ?? []), { at: now, member }];
+    this.windows.set(key, { windowMs: rule.windowMs, hits });
     return { allowed: true, reservation: { key, member } };
   }
 
   async release(reservation: Reservation): Promise<void> {
-    const hits = this.windows.get(reservation.key);
-    if (!hits) return;
-    const remaining = hits.filter((hit) => hit.member !== reservation.member);
+    const window = this.windows.get(reservation.key);
+    if (!window) return;
+    const remaining = window.hits.filter((hit) => hit.member !== reservation.member);
     if (remaining.length === 0) this.windows.delete(reservation.key);
-    else this.windows.set(reservation.key, remaining);
+    else this.windows.set(reservation.key, { ...window, hits: remaining });
   }
 
   /** The sliding window: drops hits older than the window, then how long until the oldest leaves it. */
   private wait(key: string, rule: LimitRule, now: number): number {
-    const hits = (this.windows.get(key) ?? []).filter((hit) => hit.at > now - rule.windowMs);
+    this.sweep(now);
+    const hits = (this.windows.get(key)?.hits ?? []).filter((hit) => hit.at > now - rule.windowMs);
     if (hits.length === 0) this.windows.delete(key);
-    else this.windows.set(key, hits);
+    else this.windows.set(key, { windowMs: rule.windowMs, hits });
     const oldest = hits[0]?.at ?? now;
     return hits.length >= rule.count ? Math.max(1, oldest + rule.windowMs - now) : 0;
+  }
+
+  /**
+   * Drops the windows whose newest hit has left them. A subject seen once (an address that failed to
+   * authenticate, say) is never looked up again, so without this each would be held forever.
+   */
+  private sweep(now: number): void {
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + SWEEP_EVERY_MS;
+    for (const [key, window] of this.windows) {
+      const newest = window.hits[window.hits.length - 1]?.at ?? 0;
+      if (newest <= now - window.windowMs) this.windows.delete(key);
+    }
   }
 }
 
