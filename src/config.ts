@@ -294,6 +294,12 @@ export const configSchema = configFields
     if (env.REDIS_CLUSTER && env.REDIS_URL === undefined) {
       issue(ctx, 'REDIS_URL', 'REDIS_CLUSTER=true needs seed nodes in REDIS_URL');
     }
+    const schemes = new Set(
+      list(env.REDIS_URL).map((seed) => (seed.startsWith('rediss://') ? 'tls' : 'plain')),
+    );
+    if (schemes.size > 1) {
+      issue(ctx, 'REDIS_URL', 'mixes redis:// and rediss:// seeds: use rediss:// for all of a TLS cluster');
+    }
   }, WHEN_ALWAYS)
   .transform((env) => {
     const has = credentialsOf(env);

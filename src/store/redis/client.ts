@@ -30,8 +30,11 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
     return new URL(text.includes('://') ? text : `redis://${text}`);
   });
   const seeds = urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) }));
-  // Credentials, if any, come with the first seed and apply to every node.
+  // Credentials, if any, come with the first seed and apply to every node. ioredis reads rediss:// only
+  // from a single-node URL: for a cluster, TLS must be asked for in the options every node connection
+  // uses, or the client would speak plain text to a TLS port (and leak the password on another).
   const first = urls[0];
+  const tls = urls.some((url) => url.protocol === 'rediss:');
   return new Cluster(seeds, {
     enableOfflineQueue: false,
     lazyConnect: true,
@@ -40,6 +43,7 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
       ...common,
       username: first?.username || undefined,
       password: first?.password ? decodeURIComponent(first.password) : undefined,
+      ...(tls ? { tls: {} } : {}),
     },
   });
 }
