@@ -32,16 +32,28 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-/** Only name, message, errno code and stack: SDK errors carry request options with the Authorization header. */
+/**
+ * Only type, message, errno code and stack: SDK errors carry request options with the Authorization
+ * header, and Redis error replies carry their command (`command.args`: keys with the phone number, the
+ * record JSON). Also given what pino-std-serializers made of an error (pino-http passes that), from
+ * which it keeps the same four fields.
+ */
 export function safeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: String(err) };
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const fields = err as {
+    name?: unknown;
+    type?: unknown;
+    message?: unknown;
+    code?: unknown;
+    stack?: unknown;
+  };
+  const type = err instanceof Error ? err.name : fields.type;
   // Under another name: `code` is redacted everywhere, as an OTP code would be.
-  const code = (err as { code?: unknown }).code;
   return {
-    type: err.name,
-    message: err.message,
-    ...(typeof code === 'string' ? { errno: code } : {}),
-    stack: err.stack,
+    ...(typeof type === 'string' ? { type } : {}),
+    message: typeof fields.message === 'string' ? fields.message : '',
+    ...(typeof fields.code === 'string' ? { errno: fields.code } : {}),
+    ...(typeof fields.stack === 'string' ? { stack: fields.stack } : {}),
   };
 }
 

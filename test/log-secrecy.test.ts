@@ -17,14 +17,19 @@
 // Phone numbers are searched the same way through their national significant number (7400123456),
 // which every written form of the number (E.164, without '+', with a leading 0) contains.
 
+import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
 import { codeFor, type Harness, KEYS, startHarness, ukMobile, VONAGE } from './support/harness';
+import { type RedisServer, startRedisServer } from './support/redis-server';
 
 const TEST_NUMBER = '+15005550006';
 const TEST_CODE = '724193';
 const WRONG_KEYS = ['wrong-key-7c1d9e2f4a6b', 'key-alpha-0123456788'];
 
 let h: Harness;
+/** Every simulator whose codes and ids the search must know (the main harness's, and others'). */
+const sims: Array<() => Harness['sim'] | undefined> = [() => h.sim];
+const messages = () => sims.flatMap((sim) => sim()?.messages() ?? []);
 /** Every phone number the flows used, as E.164. */
 const phones = new Set<string>([TEST_NUMBER]);
 /** Every id the service handed out (with the simulator's): safe to log, replaced before the digit search. */
@@ -86,12 +91,12 @@ function searchable(line: string): string {
   const parsed = JSON.parse(line) as Record<string, unknown>;
   const { time: _time, pid: _pid, hostname: _hostname, responseTime: _responseTime, ...rest } = parsed;
   let text = JSON.stringify(rest);
-  for (const id of [...ids, ...h.sim.messages().map((m) => m.requestId)]) text = text.split(id).join('<id>');
+  for (const id of [...ids, ...messages().map((m) => m.requestId)]) text = text.split(id).join('<id>');
   return text.replace(UUID, '<uuid>');
 }
 
 function secrets(): { codes: string[]; literals: string[] } {
-  const codes = [...new Set([...h.sim.messages().map((m) => m.code), TEST_CODE])];
+  const codes = [...new Set([...messages().map((m) => m.code), TEST_CODE])];
   const basic = Buffer.from(`${VONAGE.apiKey}:${VONAGE.apiSecret}`).toString('base64');
   const literals = [
     ...Object.values(KEYS),
@@ -320,6 +325,112 @@ test('the search finds planted secrets in any shape, and ignores timestamps and 
     msg: 'ok',
   };
   expect(findLeaks([JSON.stringify(innocent)])).toEqual([]);
+});
+
+describe('Redis error replies (a redis-server of this test own: full, read-only, script cache lost, frozen)', () => {
+  let server: RedisServer;
+  let r: Harness;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    r = await startHarness({ env: { REDIS_URL: server.url, VONAGE_TIMEOUT_MS: '1000' } });
+    sims.push(() => r?.sim);
+  });
+  afterAll(async () => {
+    await r?.close();
+    await server?.close();
+  });
+
+  async function postTo(path: string, body: object): Promise<Response> {
+    return seen(await r.as('alpha').post(path, body));
+  }
+
+  /** A verification started while Redis is healthy, and the code the simulator sent for it. */
+  async function pending(): Promise<{ requestId: string; code: string }> {
+    const res = await postTo('/api/request-token', { phoneNumber: phone() });
+    expect(res.status).toBe(201);
+    const requestId = res.body.requestId as string;
+    return { requestId, code: codeFor(r.sim, requestId) };
+  }
+
+  /** request-token for a new number and verify-token of a pending one: both refused, 503. */
+  async function refusedBoth(verification: { requestId: string; code: string }): Promise<void> {
+    const start = await postTo('/api/request-token', { phoneNumber: phone() });
+    const check = await postTo('/api/verify-token', verification);
+    expect([start.status, start.body.code, check.status, check.body.code]).toEqual([
+      503,
+      'store_unavailable',
+      503,
+      'store_unavailable',
+    ]);
+  }
+
+  /** What this harness logged during the flow; every error line's err has only the four safe fields. */
+  async function redisLogsOf(flow: () => Promise<void>, reply: RegExp): Promise<void> {
+    const from = r.logs.length;
+    await flow();
+    const lines = r.logs
+      .slice(from)
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((l) => l.trim() !== '');
+    expectNoSecrets(lines);
+    const errs = lines
+      .map((line) => JSON.parse(line) as { level: number; err?: Record<string, unknown> })
+      .filter((entry) => entry.level >= 50 && entry.err)
+      .map((entry) => entry.err as Record<string, unknown>);
+    expect(errs.some((err) => reply.test(String(err.message)))).toBe(true);
+    for (const err of errs) {
+      for (const key of Object.keys(err)) expect(['type', 'message', 'errno', 'stack']).toContain(key);
+    }
+    for (const line of lines) expect(line).not.toMatch(/"(command|args)"/);
+  }
+
+  test('OOM: maxmemory reached with noeviction', async () => {
+    const verification = await pending();
+    await server.command('CONFIG', 'SET', 'maxmemory', '1');
+    try {
+      await redisLogsOf(() => refusedBoth(verification), /^OOM|OOM command not allowed/);
+    } finally {
+      await server.command('CONFIG', 'SET', 'maxmemory', '0');
+    }
+  });
+
+  test('READONLY: Redis became a replica', async () => {
+    const verification = await pending();
+    // A master that is not there: the server keeps its data and refuses writes as a replica.
+    await server.command('REPLICAOF', '127.0.0.1', '9');
+    try {
+      await redisLogsOf(() => refusedBoth(verification), /READONLY/);
+    } finally {
+      await server.command('REPLICAOF', 'NO', 'ONE');
+    }
+  });
+
+  test('NOSCRIPT: the script cache was flushed under a client that runs scripts by their SHA', async () => {
+    const verification = await pending();
+    await server.command('SCRIPT', 'FLUSH');
+    const redis = r.composed.redis;
+    if (!redis) throw new Error('the harness should use Redis');
+    // As a client caching scripts would: EVALSHA first. Real Redis answers NOSCRIPT with the same keys.
+    const spy = jest
+      .spyOn(redis, 'eval')
+      .mockImplementation(((script: string, numKeys: number, ...rest: (string | number)[]) =>
+        redis.evalsha(createHash('sha1').update(script).digest('hex'), numKeys, ...rest)) as never);
+    try {
+      await redisLogsOf(() => refusedBoth(verification), /NOSCRIPT/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('a timeout: Redis frozen', async () => {
+    const verification = await pending();
+    server.freeze();
+    try {
+      await redisLogsOf(() => refusedBoth(verification), /timed out/i);
+    } finally {
+      server.resume();
+    }
+  });
 });
 
 test('the whole log, every flow together', () => {

@@ -19,7 +19,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import { errors } from '../errors';
-import type { Logger } from '../logger';
+import { type Logger, safeError } from '../logger';
 import type { Metrics } from '../metrics';
 import type { RateLimiter } from '../store/limiter';
 import type { VerificationStore } from '../store/store';
@@ -112,6 +112,9 @@ function requestLogger(logger: Logger): RequestHandler {
         url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
       }),
       res: (res: { statusCode: unknown }) => ({ statusCode: res.statusCode }),
+      // Without this pino-http puts its own (pino-std-serializers) in place of the logger's, for every
+      // line logged through req.log: a Redis error reply would then log its command's arguments.
+      err: safeError,
     },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     quietReqLogger: true,

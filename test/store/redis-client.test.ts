@@ -28,7 +28,7 @@ test('redis:// seeds (and bare host:port): no TLS', () => {
 
 test('a single-node rediss:// URL is TLS too (ioredis reads the scheme itself)', () => {
   const client = createRedisClient({ url: 'rediss://10.0.0.1:6380', cluster: false });
-  expect(client.options.tls).toBeDefined();
+  expect((client.options as { tls?: unknown }).tls).toBeDefined();
   client.disconnect();
 });
 
