@@ -17,7 +17,7 @@ import { CONFIG_VARIABLES, composeEnvironment, durationMs, readCompose } from '.
 const compose = readCompose();
 const OURS = ['otp', 'otp-replica', 'otp-sandbox'];
 const PRODUCTION_VARS = {
-  API_KEYS: 'billing:0123456789abcdef0123',
+  API_KEYS: 'billing:0123456789abcdef0123456789abcdef',
   VONAGE_API_KEY: 'abcd1234',
   VONAGE_API_SECRET: 'secret-0123456789',
 };
