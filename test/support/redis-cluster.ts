@@ -71,6 +71,81 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** One cluster-enabled redis-server on `port`, its config, data and log in `dir`. */
+function spawnClusterNode(port: number, dir: string): ChildProcess {
+  const log = openSync(join(dir, `redis-${port}.log`), 'a');
+  return spawn(
+    REDIS_SERVER,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '5000',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+}
+
+/** Joins the nodes into a cluster of masters only (redis-cli --cluster create). */
+async function createCluster(ports: number[], deadline: number): Promise<void> {
+  const addresses = ports.map((port) => `127.0.0.1:${port}`);
+  try {
+    await run(REDIS_CLI, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: Math.max(1000, deadline - Date.now()),
+    });
+  } catch (error) {
+    const detail = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(
+      `redis-cli --cluster create failed: ${detail.message}\n${detail.stdout ?? ''}${detail.stderr ?? ''}`,
+    );
+  }
+}
+
+/** Waits until every node says cluster_state:ok. */
+async function waitForClusterOk(
+  ports: number[],
+  cli: (port: number, ...args: string[]) => Promise<string>,
+  deadline: number,
+): Promise<void> {
+  for (;;) {
+    const states = await Promise.all(
+      ports.map((port) =>
+        cli(port, 'cluster', 'info').then(
+          (info) => /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown',
+          (error: Error) => `error (${error.message})`,
+        ),
+      ),
+    );
+    if (states.every((state) => state === 'ok')) return;
+    if (Date.now() > deadline)
+      throw new Error(`cluster never reached cluster_state:ok: ${states.join(', ')}`);
+    await sleep(100);
+  }
+}
+
+/** The last lines of each node's log, for the error when the cluster does not come up. */
+async function lastLogLines(dir: string, ports: number[]): Promise<string> {
+  const parts = await Promise.all(
+    ports.map(async (port) => {
+      const text = await readFile(join(dir, `redis-${port}.log`), 'utf8').catch(() => '');
+      return `--- redis-server :${port} (last lines)\n${text.split('\n').slice(-8).join('\n')}`;
+    }),
+  );
+  return parts.join('\n');
+}
+
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -99,16 +174,6 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   };
   process.on('exit', killOnExit);
 
-  const logsOf = async () => {
-    const parts = await Promise.all(
-      ports.map(async (port) => {
-        const text = await readFile(join(dir, `redis-${port}.log`), 'utf8').catch(() => '');
-        return `--- redis-server :${port} (last lines)\n${text.split('\n').slice(-8).join('\n')}`;
-      }),
-    );
-    return parts.join('\n');
-  };
-
   try {
     const taken = new Set<number>();
     // Ports can be grabbed by someone else between the check and redis-server's bind: retry a node.
@@ -117,29 +182,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       for (let attempt = 0; attempt < 5 && !started; attempt++) {
         const [port] = await freeClusterPorts(1, taken);
         if (port === undefined) break;
-        const log = openSync(join(dir, `redis-${port}.log`), 'a');
-        const child = spawn(
-          REDIS_SERVER,
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout',
-            '5000',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--dir',
-            dir,
-          ],
-          { stdio: ['ignore', log, log] },
-        );
+        const child = spawnClusterNode(port, dir);
         const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
         children.push(child);
         ports.push(port);
@@ -154,39 +197,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       if (!started) throw new Error(`redis-server for cluster node ${slot + 1} did not start`);
     }
 
-    const addresses = ports.map((port) => `127.0.0.1:${port}`);
-    try {
-      await run(
-        REDIS_CLI,
-        ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
-        {
-          timeout: Math.max(1000, deadline - Date.now()),
-        },
-      );
-    } catch (error) {
-      const detail = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(
-        `redis-cli --cluster create failed: ${detail.message}\n${detail.stdout ?? ''}${detail.stderr ?? ''}`,
-      );
-    }
-
-    for (;;) {
-      const states = await Promise.all(
-        ports.map((port) =>
-          cli(port, 'cluster', 'info').then(
-            (info) => /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown',
-            (error: Error) => `error (${error.message})`,
-          ),
-        ),
-      );
-      if (states.every((state) => state === 'ok')) break;
-      if (Date.now() > deadline) {
-        throw new Error(`cluster never reached cluster_state:ok: ${states.join(', ')}`);
-      }
-      await sleep(100);
-    }
+    await createCluster(ports, deadline);
+    await waitForClusterOk(ports, cli, deadline);
   } catch (error) {
-    const logs = await logsOf();
+    const logs = await lastLogLines(dir, ports);
     await stop();
     throw new Error(
       `Could not start a ${masters}-master Redis Cluster on this machine (${REDIS_SERVER}, ${REDIS_CLI}): ` +

@@ -55,44 +55,61 @@ export interface RedisServerOptions {
   args?: string[];
 }
 
+/** A throwaway redis-server on `port`: no persistence, warnings only; its output is kept for errors. */
+function spawnRedisServer(port: number, extraArgs: string[]): { proc: ChildProcess; output: () => string } {
+  let output = '';
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--loglevel',
+      'warning',
+      ...extraArgs,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { proc, output: () => output };
+}
+
+/** One command on a connection of its own that never retries (the server may be frozen or down). */
+async function oneCommand(url: string, name: string, args: string[]): Promise<unknown> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await client.connect();
+    return await client.call(name, ...args);
+  } finally {
+    client.disconnect();
+  }
+}
+
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let frozen = false;
-  let output = '';
 
   const launch = async () => {
-    output = '';
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--loglevel',
-        'warning',
-        ...(options.args ?? []),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child = proc;
+    const started = spawnRedisServer(port, options.args ?? []);
+    child = started.proc;
     frozen = false;
     await pollUntil(
       `redis-server on port ${port} to answer PING`,
       async () => {
-        if (proc.exitCode !== null) throw new Error(`redis-server exited: ${output.trim()}`);
+        if (started.proc.exitCode !== null)
+          throw new Error(`redis-server exited: ${started.output().trim()}`);
         return (await answersPing(port)) ? true : undefined;
       },
       { timeoutMs: 5000, intervalMs: 20 },
@@ -131,19 +148,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (child) throw new Error('redis-server is still running; stop() it first');
       await launch();
     },
-    async command(name: string, ...args: string[]) {
-      const client = new Redis(url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      try {
-        await client.connect();
-        return await client.call(name, ...args);
-      } finally {
-        client.disconnect();
-      }
-    },
+    command: (name: string, ...args: string[]) => oneCommand(url, name, args),
     async close() {
       const current = child;
       if (!current) return;

@@ -43,23 +43,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
 }
 
-export async function startService({ env, startTimeoutMs = 20_000 }: StartOptions): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(TSX, ['src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      // A developer's .env must not leak into the test's configuration.
-      DOTENV_CONFIG_PATH: resolve(ROOT, 'test', 'support', 'no-such.env'),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so kill() reaches the node process that tsx starts under itself.
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not spawn tsx src/server.ts');
-
+/** The service's JSON log lines as they arrive; anything else it prints is kept as raw text. */
+function collectOutput(child: ChildProcess): { logs: LogLine[]; raw: () => string } {
   const logs: LogLine[] = [];
   let raw = '';
   let pending = '';
@@ -83,6 +68,28 @@ export async function startService({ env, startTimeoutMs = 20_000 }: StartOption
   child.stderr?.on('data', (chunk: Buffer) => {
     raw += chunk.toString();
   });
+  return { logs, raw: () => raw };
+}
+
+export async function startService({ env, startTimeoutMs = 20_000 }: StartOptions): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(TSX, ['src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      // A developer's .env must not leak into the test's configuration.
+      DOTENV_CONFIG_PATH: resolve(ROOT, 'test', 'support', 'no-such.env'),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so kill() reaches the node process that tsx starts under itself.
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not spawn tsx src/server.ts');
+
+  const output = collectOutput(child);
+  const { logs } = output;
   const exit = new Promise<Exit>((done) => {
     if (child.exitCode !== null || child.signalCode !== null) {
       done({ code: child.exitCode, signal: child.signalCode });
@@ -101,7 +108,7 @@ export async function startService({ env, startTimeoutMs = 20_000 }: StartOption
       () => {
         const found = logs.find(match);
         if (found) return found;
-        if (gone) throw new Error(`the service exited; output: ${raw.slice(-2000)}`);
+        if (gone) throw new Error(`the service exited; output: ${output.raw().slice(-2000)}`);
         return undefined;
       },
       { timeoutMs, intervalMs: 20 },
@@ -130,7 +137,7 @@ export async function startService({ env, startTimeoutMs = 20_000 }: StartOption
     port,
     url: `http://127.0.0.1:${port}`,
     logs,
-    rawOutput: () => raw,
+    rawOutput: output.raw,
     exit,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (!gone) child.kill(signal);
