@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'code_mismatch'
   | 'number_not_supported'
+  | 'option_not_supported'
   | 'rate_limited'
   | 'internal_error'
   | 'upstream_error'
@@ -34,6 +35,8 @@ export interface ProblemExtensions {
   requestId?: string;
   retryAfterSeconds?: number;
   errors?: FieldError[];
+  /** The request-token option the provider cannot honour (option_not_supported). */
+  option?: string;
 }
 
 /** What an ApiError is made of; only the factories below fill it in. */
@@ -207,6 +210,14 @@ export const errors = {
       code: 'number_not_supported',
       title: 'Number not supported',
       detail: detail,
+    }),
+  optionNotSupported: (option = 'locale') =>
+    new ApiError({
+      status: 422,
+      code: 'option_not_supported',
+      title: 'Option not supported',
+      detail: `The verification provider does not accept this ${option}; nothing was sent.`,
+      extensions: { option },
     }),
   rateLimited: (retryAfterSeconds: number, what: string) =>
     new ApiError({

@@ -39,11 +39,11 @@ export const requestTokenBody = z
       .optional()
       .meta({ description: 'Name shown in the message.', example: 'MyApp' }),
     codeLength: z.union([z.literal(4), z.literal(6)]).optional(),
-    locale: z
-      .string()
-      .regex(/^[a-z]{2}-[a-z]{2}$/, 'must look like en-gb')
-      .optional()
-      .meta({ description: 'Vonage `lg`.', example: 'en-gb' }),
+    locale: z.string().min(2).max(16).optional().meta({
+      description:
+        'Language of the message: one of the configured Verify API\'s languages (README, "locale"; e.g. en-gb, fil-ph, yue-cn); any other is 400 validation_failed naming `locale`.',
+      example: 'en-gb',
+    }),
     workflowId: z.number().int().min(1).max(7).optional(),
     pinExpiry: z.number().int().min(60).max(3600).optional().meta({ description: 'Seconds.' }),
     nextEventWait: z.number().int().min(60).max(900).optional().meta({ description: 'Seconds.' }),
@@ -156,5 +156,6 @@ export const problemResponse = z
     requestId: z.string().optional(),
     retryAfterSeconds: z.number().int().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    option: z.string().optional(),
   })
   .meta({ id: 'Problem' });

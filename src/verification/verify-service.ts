@@ -36,6 +36,7 @@ export class VerifyService {
   }
 
   async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
+    this.requireLanguage(input.locale);
     const phoneNumber = phoneForSending(input.phoneNumber, input.country, this.deps.settings, (why) =>
       this.funnel(ctx, why),
     );
@@ -129,6 +130,17 @@ export class VerifyService {
       await this.records.requirePending(record);
       return work(record);
     });
+  }
+
+  /** `locale` must be one of the configured Verify API's languages: Vonage would refuse any other. */
+  private requireLanguage(locale: string | undefined): void {
+    if (locale === undefined || this.deps.gateway.languages.has(locale)) return;
+    throw errors.validationFailed([
+      {
+        path: 'locale',
+        message: `must be one of the Verify API's languages: ${[...this.deps.gateway.languages].sort().join(', ')}`,
+      },
+    ]);
   }
 
   private funnel(ctx: CallContext, event: FunnelEvent): void {

@@ -25,6 +25,8 @@ export type VonageOperation = 'start' | 'check' | 'cancel' | 'trigger';
 
 /** What the service needs from Vonage Verify. */
 export interface VerifyGateway {
+  /** The languages this API takes (`locale`); the service refuses any other before calling. */
+  readonly languages: ReadonlySet<string>;
   start(params: StartParams): Promise<StartOutcome>;
   check(requestId: string, code: string): Promise<CheckOutcome>;
   cancel(requestId: string): Promise<ControlOutcome>;

@@ -20,7 +20,8 @@ describe('start status mapping', () => {
     ['10', 'in_flight'],
     ['1', 'upstream_unavailable'],
     ['2', 'upstream_error'],
-    ['3', 'invalid_phone_number'],
+    // Status 3 without a parameter named: nothing says the number is the problem.
+    ['3', 'upstream_error'],
     ['4', 'upstream_error'],
     ['5', 'upstream_error'],
     ['6', 'number_not_supported'],
@@ -34,6 +35,24 @@ describe('start status mapping', () => {
     ['', 'upstream_error'],
   ])('status %p -> %s', (status, expected) => {
     expect(label(mapStartStatus(status, ID))).toBe(expected);
+  });
+
+  test.each([
+    ['Invalid value for parameter `number`', 'invalid_phone_number', undefined],
+    ['Invalid value for number', 'invalid_phone_number', undefined],
+    ['Invalid value for param: country', 'invalid_phone_number', undefined],
+    ['Invalid value for parameter `lg`', 'option_not_supported', 'locale'],
+    ['Invalid value for parameter `brand`', 'option_not_supported', 'brand'],
+    ['Invalid value for parameter `code_length`', 'option_not_supported', 'codeLength'],
+    ['Invalid value for parameter `workflow_id`', 'option_not_supported', 'workflowId'],
+    ['Invalid value for parameter `pin_expiry`', 'option_not_supported', 'pinExpiry'],
+    ['Invalid value for param: next_event_wait', 'option_not_supported', 'nextEventWait'],
+    ['Invalid value for parameter `sender_id`', 'upstream_error', undefined],
+    ['Something else entirely', 'upstream_error', undefined],
+  ])('status 3 "%s" -> %s (%s)', (errorText, expected, option) => {
+    const mapped = mapStartStatus('3', undefined, errorText);
+    expect(label(mapped)).toBe(expected);
+    expect(mapped instanceof ApiError ? mapped.extensions.option : 'not an error').toBe(option);
   });
 
   test('status 0 without a request_id is an upstream error, 10 without one is concurrent_verification', () => {

@@ -151,6 +151,7 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
         'verification_in_progress',
         'concurrent_verification',
         'number_not_supported',
+        'option_not_supported',
       ],
       overrides: {
         rate_limited: {

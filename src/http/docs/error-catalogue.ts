@@ -26,7 +26,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     ]),
   },
   invalid_phone_number: {
-    when: 'Not a valid phone number (by libphonenumber, or rejected by Vonage: status 3).',
+    when: 'Not a valid phone number (by libphonenumber, or Vonage status 3 naming the number).',
     example: errors.invalidPhoneNumber(
       'Not a valid phone number; write it with its country code (+44...) or give "country".',
     ),
@@ -86,6 +86,10 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
   number_not_supported: {
     when: 'The number cannot receive a code: a refused type (premium rate, toll free, ...) or Vonage status 7, 15 or 29.',
     example: errors.numberNotSupported(),
+  },
+  option_not_supported: {
+    when: 'Vonage refused an option (status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`); `option` names the request-token field. Nothing was sent.',
+    example: errors.optionNotSupported('locale'),
   },
   rate_limited: {
     when: 'A rate limit of this service; wait `Retry-After` seconds.',

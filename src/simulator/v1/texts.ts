@@ -41,48 +41,8 @@ export const TEXT = {
   noMoreEvents: (id: string): string => `No more events are left to execute for the request ['${id}']`,
 } as const;
 
-/** Locales accepted by `lg` on /verify/json (verify.yml verifyRequest; same list as the SDK's VerifyLanguages). */
-export const VERIFY_LANGUAGES: ReadonlySet<string> = new Set([
-  'ar-xa',
-  'cs-cz',
-  'cy-cy',
-  'cy-gb',
-  'da-dk',
-  'de-de',
-  'el-gr',
-  'en-au',
-  'en-gb',
-  'en-in',
-  'en-us',
-  'es-es',
-  'es-mx',
-  'es-us',
-  'fi-fi',
-  'fil-ph',
-  'fr-ca',
-  'fr-fr',
-  'hi-in',
-  'hu-hu',
-  'id-id',
-  'is-is',
-  'it-it',
-  'ja-jp',
-  'ko-kr',
-  'nb-no',
-  'nl-nl',
-  'pl-pl',
-  'pt-br',
-  'pt-pt',
-  'ro-ro',
-  'ru-ru',
-  'sv-se',
-  'th-th',
-  'tr-tr',
-  'vi-vn',
-  'yue-cn',
-  'zh-cn',
-  'zh-tw',
-]);
+/** Locales accepted by `lg` on /verify/json: Vonage's documented list, shared with the service's v1 gateway. */
+export { V1_LANGUAGES as VERIFY_LANGUAGES } from '../../vonage/v1/languages';
 
 /** Locales accepted by `lg` on /verify/psd2/json (verify.yml psd2Request). */
 export const PSD2_LANGUAGES: ReadonlySet<string> = new Set([

@@ -12,6 +12,7 @@ import type {
   VonageOperation,
 } from '../gateway';
 import { isConnectionRefused, mapThrown } from '../thrown';
+import { V1_LANGUAGES } from './languages';
 import { type Mapped, mapCheckStatus, mapControlStatus, mapStartStatus } from './status-map';
 
 /** The part of the SDK's `vonage.verify` we use (method syntax keeps the SDK's own types assignable). */
@@ -39,6 +40,8 @@ function field(body: unknown, name: string): string | undefined {
 }
 
 export class VonageVerifyGateway implements VerifyGateway {
+  readonly languages = V1_LANGUAGES;
+
   constructor(
     private readonly sdk: SdkVerifyClient,
     private readonly observe: CallObserver = () => {},
@@ -60,7 +63,8 @@ export class VonageVerifyGateway implements VerifyGateway {
       'start',
       false,
       () => this.sdk.start(request),
-      (body) => mapStartStatus(field(body, 'status') ?? '', field(body, 'request_id')),
+      (body) =>
+        mapStartStatus(field(body, 'status') ?? '', field(body, 'request_id'), field(body, 'error_text')),
     );
   }
 

@@ -7,14 +7,48 @@ import type { CheckOutcome, ControlOutcome, StartOutcome } from '../gateway';
 
 export type Mapped<T> = T | ApiError;
 
-export function mapStartStatus(status: string, requestId: string | undefined): Mapped<StartOutcome> {
+/** Vonage's start parameters as the request-token fields a caller sets. */
+const OPTION_OF_PARAMETER: Record<string, string> = {
+  lg: 'locale',
+  brand: 'brand',
+  code_length: 'codeLength',
+  workflow_id: 'workflowId',
+  pin_expiry: 'pinExpiry',
+  next_event_wait: 'nextEventWait',
+};
+
+/**
+ * The parameter a status 3 names: "Invalid value for parameter `lg`" (Vonage's template), or the spec
+ * example's "Invalid value for param: number" / "Invalid value for number".
+ */
+export function invalidParameterOf(errorText: string | undefined): string | undefined {
+  const match = /invalid value for (?:parameter|param:?)?\s*`?([a-z_]+)`?/i.exec(errorText ?? '');
+  return match?.[1]?.toLowerCase();
+}
+
+/** Status 3 at start: a number problem only when the number is the parameter named. */
+function invalidStartValue(errorText: string | undefined): ApiError {
+  const parameter = invalidParameterOf(errorText);
+  if (parameter === 'number' || parameter === 'country') {
+    return errors.invalidPhoneNumber('The verification provider rejected this number.');
+  }
+  const option = parameter === undefined ? undefined : OPTION_OF_PARAMETER[parameter];
+  // Anything else is a request of ours that Vonage refuses, not the caller's.
+  return option ? errors.optionNotSupported(option) : errors.upstreamError();
+}
+
+export function mapStartStatus(
+  status: string,
+  requestId: string | undefined,
+  errorText?: string,
+): Mapped<StartOutcome> {
   switch (status) {
     case '0':
       return requestId ? { kind: 'started', requestId } : errors.upstreamError();
     case '10':
       return requestId ? { kind: 'in_flight', requestId } : errors.concurrentVerification();
     case '3':
-      return errors.invalidPhoneNumber('The verification provider rejected this number.');
+      return invalidStartValue(errorText);
     case '6':
     case '7':
     case '15':
