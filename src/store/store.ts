@@ -40,7 +40,7 @@ export const RECORD_RETENTION_MS = 60 * 60 * 1000;
 export interface VerificationStore {
   /**
    * Writes a new verification and makes it the number's current one; its expiry is set in the same step,
-   * and the number's uncertain-start note is cleared (a start went through). False, writing nothing,
+   * and the number's uncertain-start note is cleared, whoever's it was (a start went through). False, writing nothing,
    * when the request id is already recorded, for any caller.
    */
   create(record: VerificationRecord, retainUntil: number): Promise<boolean>;
@@ -60,10 +60,12 @@ export interface VerificationStore {
   unlock(caller: string, phoneNumber: string, token: string): Promise<void>;
   /**
    * Remembers that a start for this number timed out: Vonage may have sent a code we have no id for.
-   * A later status 10 for the number is then recognised as this caller's (see VerifyService).
+   * One note per number, whatever the caller: the first timed-out start claims it, and a later status
+   * 10 for the number may then be recognised as that caller's only (see StartProtocol). Another
+   * caller's timed-out start while the note lives leaves it as it is: that start got status 10 at best.
    */
   noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void>;
-  /** When the last uncertain start for this number happened, if it is still remembered. */
+  /** When this caller's timed-out start for the number happened, if the number's note is this caller's. */
   uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined>;
   /** Throws store_unavailable when the store cannot answer. */
   ping(): Promise<void>;

@@ -15,7 +15,8 @@ export class MemoryVerificationStore implements VerificationStore {
   private readonly records = new Map<string, Entry<VerificationRecord>>();
   private readonly current = new Map<string, Entry<string>>();
   private readonly locks = new Map<string, Entry<string>>();
-  private readonly uncertain = new Map<string, Entry<number>>();
+  /** By number, whatever the caller: the first caller whose start timed out, and when. */
+  private readonly uncertain = new Map<string, Entry<{ caller: string; at: number }>>();
   /** Which caller recorded each request id. */
   private readonly owners = new Map<string, Entry<string>>();
 
@@ -35,7 +36,7 @@ export class MemoryVerificationStore implements VerificationStore {
     });
     const numberKey = this.numberKey(record.caller, record.phoneNumber);
     this.current.set(numberKey, { value: record.requestId, expiresAt: retainUntil });
-    this.uncertain.delete(numberKey);
+    this.uncertain.delete(record.phoneNumber);
     return true;
   }
 
@@ -79,14 +80,13 @@ export class MemoryVerificationStore implements VerificationStore {
   }
 
   async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
-    this.uncertain.set(this.numberKey(caller, phoneNumber), {
-      value: at,
-      expiresAt: this.clock.now() + ttlMs,
-    });
+    if (this.live(this.uncertain, phoneNumber)) return;
+    this.uncertain.set(phoneNumber, { value: { caller, at }, expiresAt: this.clock.now() + ttlMs });
   }
 
   async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
-    return this.live(this.uncertain, this.numberKey(caller, phoneNumber))?.value;
+    const note = this.live(this.uncertain, phoneNumber)?.value;
+    return note?.caller === caller ? note.at : undefined;
   }
 
   async ping(): Promise<void> {}

@@ -5,12 +5,12 @@
 //   <prefix>{caller:+number}:v:<requestId>   a verification record (JSON)
 //   <prefix>{caller:+number}:cur             the number's current request id
 //   <prefix>{caller:+number}:lock            the number's lock (a token)
-//   <prefix>{caller:+number}:uncertain       when a start for the number last timed out
 //   <prefix>{caller:+number}:limit:sends     sorted set: codes sent to the number
 //   <prefix>{caller:+number}:limit:failed    sorted set: wrong codes for the number
 //   <prefix>{caller}:limit:sends             sorted set: codes sent by the caller
 //   <prefix>{ip:<address>}:limit:auth        sorted set: failed authentications from an address
 //   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
+//   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
 
 import type { LimitSubject } from '../limiter';
 
@@ -34,8 +34,9 @@ export class RedisKeys {
     return `${this.tag(caller, phoneNumber)}:lock`;
   }
 
-  uncertain(caller: string, phoneNumber: string): string {
-    return `${this.tag(caller, phoneNumber)}:uncertain`;
+  /** One per number, whatever the caller: whose timed-out start a status 10 for the number may be. */
+  uncertain(phoneNumber: string): string {
+    return `${this.prefix}uncertain:{${phoneNumber}}`;
   }
 
   index(requestId: string): string {

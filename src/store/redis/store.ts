@@ -11,6 +11,12 @@ import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
 import { LOCK, UNLOCK } from './scripts';
 
+/** Whose timed-out start may be the number's in-flight verification, and when it was made. */
+interface UncertainNote {
+  caller: string;
+  at: number;
+}
+
 interface IndexEntry {
   caller: string;
   phoneNumber: string;
@@ -44,10 +50,12 @@ export class RedisVerificationStore implements VerificationStore {
         .multi()
         .set(this.recordKey(record), JSON.stringify(record), 'PX', ttl)
         .set(this.keys.current(record.caller, record.phoneNumber), record.requestId, 'PX', ttl)
-        .del(this.keys.uncertain(record.caller, record.phoneNumber))
         .exec();
       const failed = result?.find(([error]) => error);
       if (!result || failed) throw failed?.[0] ?? new Error('transaction aborted');
+      // A start went through, so no earlier one is in flight at Vonage: the note is spent. Its own slot,
+      // so not in the transaction; if this fails the note only outlives its use (see StartProtocol).
+      await this.redis.del(this.keys.uncertain(record.phoneNumber)).catch(() => 0);
       return true;
     });
   }
@@ -113,13 +121,19 @@ export class RedisVerificationStore implements VerificationStore {
   }
 
   async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
-    const key = this.keys.uncertain(caller, phoneNumber);
-    await this.run(() => this.redis.set(key, String(at), 'PX', Math.max(1000, Math.ceil(ttlMs))));
+    const key = this.keys.uncertain(phoneNumber);
+    const note: UncertainNote = { caller, at };
+    // NX: the first timed-out start claims the number; a later one (any caller's) got status 10 at best.
+    await this.run(() =>
+      this.redis.set(key, JSON.stringify(note), 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX'),
+    );
   }
 
   async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
-    const raw = await this.run(() => this.redis.get(this.keys.uncertain(caller, phoneNumber)));
-    return raw === null ? undefined : Number(raw);
+    const raw = await this.run(() => this.redis.get(this.keys.uncertain(phoneNumber)));
+    if (raw === null) return undefined;
+    const note = JSON.parse(raw) as UncertainNote;
+    return note.caller === caller ? note.at : undefined;
   }
 
   async ping(): Promise<void> {
