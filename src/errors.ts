@@ -133,12 +133,13 @@ export const errors = {
         'A code was sent to this number moments ago and is still valid; use it, or retry later for a new one.',
       extensions: { requestId, ...seconds(retryAfterSeconds) },
     }),
-  concurrentVerification: () =>
+  concurrentVerification: (retryAfterSeconds?: number) =>
     new ApiError({
       status: 409,
       code: 'concurrent_verification',
       title: 'Concurrent verification',
       detail: 'Another verification to this number is in progress; try again later.',
+      extensions: { ...seconds(retryAfterSeconds) },
     }),
   alreadyVerified: (requestId: string) =>
     new ApiError({

@@ -67,6 +67,12 @@ export interface VerificationStore {
   noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void>;
   /** When this caller's timed-out start for the number happened, if the number's note is this caller's. */
   uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined>;
+  /**
+   * When the service first saw Vonage name `requestId` as the number's in-flight verification without
+   * a record of it for the caller (another caller's, or one whose record was lost): remembered for
+   * `ttlMs`, so the wait it answers counts down instead of starting over on every retry.
+   */
+  firstSeenInFlight(requestId: string, now: number, ttlMs: number): Promise<number>;
   /** Throws store_unavailable when the store cannot answer. */
   ping(): Promise<void>;
 }

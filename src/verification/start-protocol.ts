@@ -11,6 +11,14 @@ import { maskPhone } from './phone';
 import type { Records } from './records';
 import type { CallContext, RequestTokenInput, SendAttempt, ServiceSettings } from './types';
 
+/**
+ * The longest Vonage keeps a v1 verification with default delivery timings: workflows 1 and 2 wait
+ * 125 + 180 + 300 s, the others at most 2 x 300 s (docs: Vonage's workflows), or the PIN's expiry if longer.
+ */
+function longestVerificationMs(settings: ServiceSettings): number {
+  return Math.max(605, settings.pinExpirySeconds) * 1000;
+}
+
 /** How long a timed-out start is remembered: longer than any Vonage workflow lasts. */
 const UNCERTAIN_START_MEMORY_MS = 60 * 60 * 1000;
 
@@ -95,7 +103,7 @@ export class StartProtocol {
     const own =
       (await this.store.findById(ctx.caller, inFlight.requestId)) ??
       (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, pinExpirySeconds));
-    if (!own || own.phoneNumber !== phoneNumber) throw errors.concurrentVerification();
+    if (!own || own.phoneNumber !== phoneNumber) throw await this.notOurs(inFlight.requestId);
     const cancelled = await this.gateway.cancel(own.requestId);
     if (cancelled.kind === 'refused') {
       // The code already sent is still valid: the caller should use it.
@@ -132,6 +140,18 @@ export class StartProtocol {
     if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) return undefined;
     ctx.log.warn({ requestId }, 'adopted the verification of an earlier start that timed out');
     return record;
+  }
+
+  /**
+   * Status 10 with an id this caller has no record of: another caller's verification, or this caller's
+   * own whose record Redis lost. Either way it ends when Vonage ends it, and the wait is counted from
+   * when the service first saw the id, up to the longest a verification of this service's settings lives.
+   */
+  private async notOurs(requestId: string): Promise<ApiError> {
+    const lifetimeMs = longestVerificationMs(this.settings);
+    const now = this.clock.now();
+    const firstSeen = await this.store.firstSeenInFlight(requestId, now, lifetimeMs);
+    return errors.concurrentVerification(Math.max(1, (firstSeen + lifetimeMs - now) / 1000));
   }
 
   private async inFlightError(ctx: CallContext, requestId: string): Promise<ApiError> {

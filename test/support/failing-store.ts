@@ -57,6 +57,10 @@ export class FailingCreateStore implements VerificationStore {
     return this.inner.uncertainStartAt(caller, phoneNumber);
   }
 
+  firstSeenInFlight(requestId: string, now: number, ttlMs: number): Promise<number> {
+    return this.inner.firstSeenInFlight(requestId, now, ttlMs);
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }

@@ -17,6 +17,8 @@ export class MemoryVerificationStore implements VerificationStore {
   private readonly locks = new Map<string, Entry<string>>();
   /** By number, whatever the caller: the first caller whose start timed out, and when. */
   private readonly uncertain = new Map<string, Entry<{ caller: string; at: number }>>();
+  /** When an in-flight request id without a record was first seen. */
+  private readonly seen = new Map<string, Entry<number>>();
   /** Which caller recorded each request id. */
   private readonly owners = new Map<string, Entry<string>>();
 
@@ -89,6 +91,13 @@ export class MemoryVerificationStore implements VerificationStore {
     return note?.caller === caller ? note.at : undefined;
   }
 
+  async firstSeenInFlight(requestId: string, now: number, ttlMs: number): Promise<number> {
+    const seen = this.live(this.seen, requestId);
+    if (seen) return seen.value;
+    this.seen.set(requestId, { value: now, expiresAt: now + ttlMs });
+    return now;
+  }
+
   async ping(): Promise<void> {}
 
   private live<T>(map: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
@@ -104,7 +113,7 @@ export class MemoryVerificationStore implements VerificationStore {
   private sweep(): void {
     if (this.records.size % 256 !== 0) return;
     const now = this.clock.now();
-    for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners] as Map<
+    for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners, this.seen] as Map<
       string,
       Entry<unknown>
     >[]) {

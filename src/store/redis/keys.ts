@@ -11,6 +11,7 @@
 //   <prefix>{ip:<address>}:limit:auth        sorted set: failed authentications from an address
 //   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
 //   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
+//   <prefix>seen:{<requestId>}               when an in-flight request id without a record was first seen
 
 import type { LimitSubject } from '../limiter';
 
@@ -37,6 +38,10 @@ export class RedisKeys {
   /** One per number, whatever the caller: whose timed-out start a status 10 for the number may be. */
   uncertain(phoneNumber: string): string {
     return `${this.prefix}uncertain:{${phoneNumber}}`;
+  }
+
+  seen(requestId: string): string {
+    return `${this.prefix}seen:{${requestId}}`;
   }
 
   index(requestId: string): string {

@@ -136,6 +136,15 @@ export class RedisVerificationStore implements VerificationStore {
     return note.caller === caller ? note.at : undefined;
   }
 
+  async firstSeenInFlight(requestId: string, now: number, ttlMs: number): Promise<number> {
+    const key = this.keys.seen(requestId);
+    return this.run(async () => {
+      await this.redis.set(key, String(now), 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX');
+      const raw = await this.redis.get(key);
+      return raw === null ? now : Number(raw);
+    });
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.redis.ping());
   }
