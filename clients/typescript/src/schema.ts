@@ -275,6 +275,7 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+            option?: string;
         };
         /**
          * @example {
@@ -299,7 +300,7 @@ export interface components {
             brand?: string;
             codeLength?: 4 | 6;
             /**
-             * @description Vonage `lg`.
+             * @description Language of the message: one of the configured Verify API's languages (README, "locale"; e.g. en-gb, fil-ph, yue-cn); any other is 400 validation_failed naming `locale`.
              * @example en-gb
              */
             locale?: string;
@@ -509,7 +510,7 @@ export interface operations {
             /**
              * @description `validation_failed`: The body is not JSON, has wrong types or unknown fields; `errors` lists each problem with its path.
              *
-             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or rejected by Vonage: status 3).
+             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or Vonage status 3 naming the number).
              */
             400: {
                 headers: {
@@ -564,7 +565,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `number_not_supported`: The number cannot receive a code: a refused type (premium rate, toll free, ...) or Vonage status 7, 15 or 29. */
+            /**
+             * @description `number_not_supported`: The number cannot receive a code: a refused type (premium rate, toll free, ...) or Vonage status 7, 15 or 29.
+             *
+             *     `option_not_supported`: Vonage refused an option (status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`); `option` names the request-token field. Nothing was sent.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -666,7 +671,7 @@ export interface operations {
             /**
              * @description `validation_failed`: The body is not JSON, has wrong types or unknown fields; `errors` lists each problem with its path.
              *
-             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or rejected by Vonage: status 3).
+             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or Vonage status 3 naming the number).
              */
             400: {
                 headers: {
@@ -826,7 +831,7 @@ export interface operations {
             /**
              * @description `validation_failed`: The body is not JSON, has wrong types or unknown fields; `errors` lists each problem with its path.
              *
-             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or rejected by Vonage: status 3).
+             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or Vonage status 3 naming the number).
              */
             400: {
                 headers: {
@@ -985,7 +990,7 @@ export interface operations {
             /**
              * @description `validation_failed`: The body is not JSON, has wrong types or unknown fields; `errors` lists each problem with its path.
              *
-             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or rejected by Vonage: status 3).
+             *     `invalid_phone_number`: Not a valid phone number (by libphonenumber, or Vonage status 3 naming the number).
              */
             400: {
                 headers: {
