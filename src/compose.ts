@@ -13,10 +13,13 @@ import type { SandboxInbox } from './http/ops-routes';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
+import type { IdempotencyStore } from './store/idempotency';
 import type { RateLimiter } from './store/limiter';
+import { MemoryIdempotencyStore } from './store/memory/idempotency';
 import { MemoryRateLimiter } from './store/memory/limiter';
 import { MemoryVerificationStore } from './store/memory/store';
 import { connectRedis, createRedisClient, type RedisClient } from './store/redis/client';
+import { RedisIdempotencyStore } from './store/redis/idempotency';
 import { RedisKeys } from './store/redis/keys';
 import { RedisRateLimiter } from './store/redis/limiter';
 import { RedisVerificationStore } from './store/redis/store';
@@ -75,6 +78,11 @@ export async function compose(
     limiter: storage.limiter,
     logger,
     metrics,
+    idempotency: {
+      store: storage.idempotency,
+      ttlMs: config.IDEMPOTENCY_TTL,
+      leaseMs: idempotencyLeaseMs(config.VONAGE_TIMEOUT_MS),
+    },
     ...(sandbox ? { sandbox } : {}),
     docs: options.docs ?? mountDocs({ sandbox: config.sandbox }),
   });
@@ -99,10 +107,20 @@ export async function compose(
   };
 }
 
+/**
+ * How long a running request holds its Idempotency-Key before it must renew: longer than the longest
+ * request path, a request-token that waits for the number's lock (3 Vonage timeouts + 1 s, see
+ * number-gate.ts) and then makes up to three Vonage calls, plus a margin.
+ */
+export function idempotencyLeaseMs(vonageTimeoutMs: number): number {
+  return vonageTimeoutMs * 6 + 5_000;
+}
+
 interface Storage {
   redis?: RedisClient;
   store: VerificationStore;
   limiter: RateLimiter;
+  idempotency: IdempotencyStore;
 }
 
 /** Redis when REDIS_URL is set (connected before the service starts), else the in-memory store. */
@@ -116,11 +134,16 @@ async function buildStorage(config: Config, logger: Logger, clock: Clock): Promi
       redis,
       store: new RedisVerificationStore(redis, keys, clock),
       limiter: new RedisRateLimiter(redis, keys, clock),
+      idempotency: new RedisIdempotencyStore(redis, keys),
     };
   }
   logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
   const limiter = new MemoryRateLimiter(clock);
-  return { store: new MemoryVerificationStore(clock, limiter), limiter };
+  return {
+    store: new MemoryVerificationStore(clock, limiter),
+    limiter,
+    idempotency: new MemoryIdempotencyStore(clock),
+  };
 }
 
 interface VonageConnection {

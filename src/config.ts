@@ -40,6 +40,24 @@ const limitRule = (fallback: string) =>
       return rule;
     });
 
+/** A duration like `24h`, `30m`, `90s`, `1500ms` or `7d` (a bare number is seconds), in ms, within bounds. */
+const duration = (fallback: string, minMs: number, maxMs: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+      const ms = match ? Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? 's'] ?? 0) : Number.NaN;
+      if (!(ms >= minMs && ms <= maxMs)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a duration like 24h, 30m or 90s, from ${minMs / 1000}s to ${maxMs / 86_400_000}d, got "${value}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 const intInRange = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -198,6 +216,7 @@ export const configFields = z.object({
   LIMIT_SENDS_PER_CALLER: limitRule('300/1m'),
   LIMIT_FAILED_CHECKS_PER_NUMBER: limitRule('10/1h'),
   LIMIT_AUTH_FAILURES_PER_IP: limitRule('20/1m'),
+  IDEMPOTENCY_TTL: duration('24h', 1000, 30 * 86_400_000),
   TRUST_PROXY: trustProxy,
   CORS_ORIGINS: corsOrigins,
   METRICS_TOKEN: optionalText.refine(

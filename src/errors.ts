@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'upstream_error'
   | 'upstream_unavailable'
   | 'store_unavailable'
-  | 'upstream_timeout';
+  | 'upstream_timeout'
+  | 'idempotency_in_progress'
+  | 'idempotency_key_reused';
 
 export interface FieldError {
   path: string;
@@ -267,6 +269,21 @@ export const errors = {
       title: 'Not ready',
       detail: 'The verification store is not answering.',
       cause,
+    }),
+  idempotencyInProgress: (retryAfterSeconds = 1) =>
+    new ApiError({
+      status: 409,
+      code: 'idempotency_in_progress',
+      title: 'Idempotent request in progress',
+      detail: 'A request with this Idempotency-Key is still running; retry after it has finished.',
+      extensions: seconds(retryAfterSeconds),
+    }),
+  idempotencyKeyReused: (differs = 'body') =>
+    new ApiError({
+      status: 422,
+      code: 'idempotency_key_reused',
+      title: 'Idempotency-Key reused',
+      detail: `This Idempotency-Key was already used for a request with a different ${differs}; use a new key for a new request.`,
     }),
   upstreamTimeout: () =>
     new ApiError({

@@ -3,6 +3,20 @@
 import { ConfigError, loadConfig, parseLimitRule } from '../src/config';
 
 describe('configuration', () => {
+  test.each([
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['7d', 604_800_000],
+    ['1500ms', 1500],
+    ['120', 120_000],
+  ])('IDEMPOTENCY_TTL=%s is %i ms', (text, ms) => {
+    expect(loadConfig({ IDEMPOTENCY_TTL: text }).IDEMPOTENCY_TTL).toBe(ms);
+  });
+
+  test.each(['0s', '999ms', '31d', 'a day', '-1h', '1.5h'])('IDEMPOTENCY_TTL=%s is refused', (text) => {
+    expect(() => loadConfig({ IDEMPOTENCY_TTL: text })).toThrow(/IDEMPOTENCY_TTL: must be a duration/);
+  });
+
   test('an empty environment is sandbox mode with the contract defaults', () => {
     const config = loadConfig({});
     expect(config.sandbox).toBe(true);
@@ -23,6 +37,7 @@ describe('configuration', () => {
     expect(config.LIMIT_SENDS_PER_CALLER).toMatchObject({ count: 300, windowMs: 60_000 });
     expect(config.LIMIT_FAILED_CHECKS_PER_NUMBER).toMatchObject({ count: 10, windowMs: 3_600_000 });
     expect(config.LIMIT_AUTH_FAILURES_PER_IP).toMatchObject({ count: 20, windowMs: 60_000 });
+    expect(config.IDEMPOTENCY_TTL).toBe(24 * 3_600_000);
     expect(config.TRUST_PROXY).toBe(false);
     expect(config.CORS_ORIGINS).toBeUndefined();
     expect(config.LOG_LEVEL).toBe('info');

@@ -1,7 +1,7 @@
 // The /api handlers, one per route of the table in routes.ts: validate with the zod schemas, call the
 // service as the authenticated caller, answer.
 
-import { type Request, type Response, Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { z } from 'zod';
 import { errors } from '../errors';
 import type { CallContext, VerificationRef } from '../verification/types';
@@ -83,8 +83,11 @@ const HANDLERS: Record<ApiOperationId, Handler> = {
   },
 };
 
-/** The /api router: one handler per route of the table. */
-export function createApiRouter(service: VerifyService): Router {
+/**
+ * The /api router: one handler per route of the table; every POST route runs `idempotent` first (the
+ * Idempotency-Key handling of idempotency.ts), after the route is named so replays are counted under it.
+ */
+export function createApiRouter(service: VerifyService, idempotent: RequestHandler): Router {
   const router = Router();
   // Names the route for metrics before the handler runs: once an error leaves the router, Express
   // no longer says which route it came from.
@@ -95,7 +98,9 @@ export function createApiRouter(service: VerifyService): Router {
   });
   for (const route of API_ROUTES) {
     const handler = HANDLERS[route.operationId];
-    router[route.method](route.path, (req, res) => handler(service, req, res));
+    const run: RequestHandler = (req, res) => handler(service, req, res);
+    if (route.method === 'post') router.post(route.path, idempotent, run);
+    else router.get(route.path, run);
   }
   return router;
 }

@@ -3,6 +3,7 @@
 //   routes.ts          the route table: handlers, metrics labels and OpenAPI all follow it
 //   api-routes.ts      the /api handlers        ops-routes.ts   health, readiness, metrics, sandbox inbox
 //   auth.ts            API keys and the failed-auth limit
+//   idempotency.ts     Idempotency-Key on every POST: replays, reuse and in-progress answers
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
 //   docs/              the OpenAPI document and the /docs page
 
@@ -27,6 +28,7 @@ import type { VerifyService } from '../verification/verify-service';
 import { createApiRouter } from './api-routes';
 import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './auth';
 import { createErrorHandler } from './error-handler';
+import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { API_BASE } from './routes';
 
@@ -43,6 +45,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   logger: Logger;
   metrics: Metrics;
+  /** Idempotency-Key on POST /api/*: where keys are kept, for how long. */
+  idempotency: IdempotencySettings;
   sandbox?: SandboxInbox;
   /** The OpenAPI document and its interactive page, when built. */
   docs?: (app: Express) => void;
@@ -81,8 +85,8 @@ export function createApp(deps: AppDeps): Express {
     createAuthenticator(config.API_KEYS),
     createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
     requireCaller,
-    express.json({ limit: '16kb', strict: true }),
-    createApiRouter(deps.service),
+    express.json({ limit: '16kb', strict: true, verify: keepRawBody }),
+    createApiRouter(deps.service, createIdempotency(deps.idempotency)),
   );
 
   app.use((_req, _res, next) => next(errors.routeNotFound()));
@@ -138,8 +142,8 @@ function corsFor(origins: NonNullable<AppConfig['CORS_ORIGINS']>): RequestHandle
   return cors({
     origin: origins,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'],
-    exposedHeaders: ['Retry-After', 'X-Request-Id'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Idempotency-Key'],
+    exposedHeaders: ['Retry-After', 'X-Request-Id', 'Idempotent-Replayed'],
     maxAge: 600,
   });
 }

@@ -43,6 +43,9 @@ interface Operation {
     }
   >;
 }
+type IdempotentOperation = Operation & {
+  parameters?: { in: string; name: string; required?: boolean; schema?: unknown }[];
+};
 interface Document {
   openapi: string;
   info: { title: string; description?: string };
@@ -80,6 +83,8 @@ const STATUS: Record<ErrorCode, number> = {
   upstream_unavailable: 503,
   store_unavailable: 503,
   upstream_timeout: 504,
+  idempotency_in_progress: 409,
+  idempotency_key_reused: 422,
 };
 
 const UPSTREAM: ErrorCode[] = ['upstream_error', 'upstream_unavailable', 'upstream_timeout'];
@@ -254,6 +259,38 @@ describe('the OpenAPI document', () => {
         operation(document, expected.method, expected.path).responses['429']?.headers?.['Retry-After'],
       ).toEqual(expect.objectContaining({ required: true }));
     }
+  });
+
+  it('documents Idempotency-Key on every POST /api operation: the header, 409, 422 and the replay marker', () => {
+    const posts = Object.entries(document.paths).flatMap(([path, item]) =>
+      path.startsWith('/api/') && item.post ? [{ path, op: item.post as IdempotentOperation }] : [],
+    );
+    expect(posts.map((post) => post.path).sort()).toEqual(
+      EXPECTED.filter((e) => e.method === 'post')
+        .map((e) => e.path)
+        .sort(),
+    );
+    for (const { path, op } of posts) {
+      const header = op.parameters?.find((p) => p.in === 'header' && p.name === 'Idempotency-Key');
+      expect({ path, header: header?.schema }).toEqual({
+        path,
+        header: expect.objectContaining({ type: 'string', minLength: 1, maxLength: 255 }),
+      });
+      expect(header?.required).not.toBe(true);
+      expect(
+        op.responses['409']?.content?.['application/problem+json']?.examples?.idempotency_in_progress,
+      ).toBeDefined();
+      expect(op.responses['409']?.headers?.['Retry-After']).toBeDefined();
+      expect(
+        op.responses['422']?.content?.['application/problem+json']?.examples?.idempotency_key_reused,
+      ).toBeDefined();
+      for (const [status, response] of Object.entries(op.responses)) {
+        const marked = response.headers?.['Idempotent-Replayed'] !== undefined;
+        expect({ path, status, marked }).toEqual({ path, status, marked: /^[24]/.test(status) });
+      }
+    }
+    const get = operation(document, 'get', '/api/verifications/{requestId}') as IdempotentOperation;
+    expect(get.parameters?.some((p) => p.name === 'Idempotency-Key')).toBe(false);
   });
 
   it('answers GET /metrics as text/plain', () => {

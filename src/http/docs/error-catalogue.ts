@@ -115,6 +115,14 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     when: 'Vonage did not answer within `VONAGE_TIMEOUT_MS`; the outcome is unknown.',
     example: errors.upstreamTimeout(),
   },
+  idempotency_in_progress: {
+    when: 'A request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds.',
+    example: errors.idempotencyInProgress(1),
+  },
+  idempotency_key_reused: {
+    when: 'This `Idempotency-Key` was already used for a request with a different method, path or body.',
+    example: errors.idempotencyKeyReused('body'),
+  },
 };
 
 // Error sets shared by several endpoints; the per-endpoint lists in endpoints.ts follow src/verification/.

@@ -6,10 +6,11 @@
 //   error-catalogue.ts  every error code      page.ts        /openapi.json and the Swagger UI at /docs
 
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
 import { type ErrorCode, problemBody } from '../../errors';
 import { API_BASE, API_ROUTES, DOCS_ROUTES, OPS_ROUTES, openApiPath } from '../routes';
 import { problemResponse } from '../schemas';
-import { apiEndpointDocs, docsEndpointDocs, opsEndpointDocs } from './endpoints';
+import { apiEndpointDocs, docsEndpointDocs, type EndpointDoc, opsEndpointDocs } from './endpoints';
 import { ERROR_CATALOGUE, type ErrorDoc } from './error-catalogue';
 
 export interface OpenApiOptions {
@@ -69,6 +70,51 @@ function errorResponses(
   return responses;
 }
 
+const idempotencyKeyHeader = z.object({
+  'Idempotency-Key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x20-\x7E]+$/)
+    .optional()
+    .meta({
+      description:
+        'Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): 1-255 printable ' +
+        'ASCII characters, unique per request (a UUID), scoped to the caller. A retry with the same key, ' +
+        'path and body gets the first final answer (2xx or 4xx) again, byte for byte, with ' +
+        '`Idempotent-Replayed: true`, without running again, for `IDEMPOTENCY_TTL` (default 24 h). ' +
+        'The body is compared byte for byte (SHA-256). A 5xx is not kept: the retry runs again.',
+      example: '8e03978e-40d5-43e8-bc93-6894a57f9324',
+    }),
+});
+
+const IDEMPOTENT_REPLAYED = {
+  description: '`true` when this answer is a replay of the first answer to the same `Idempotency-Key`.',
+  schema: { type: 'string' as const, enum: ['true'] },
+};
+
+/** A POST /api endpoint takes Idempotency-Key: the request header and its two refusals. */
+function withIdempotency(doc: EndpointDoc): EndpointDoc {
+  return {
+    ...doc,
+    route: { ...doc.route, request: { ...doc.route.request, headers: idempotencyKeyHeader } },
+    errors: [...doc.errors, 'idempotency_in_progress', 'idempotency_key_reused'],
+  };
+}
+
+/** Every answer that can be kept (2xx, 4xx) may come back as a replay. */
+function markReplayable(responses: Record<string, ResponseConfig>): Record<string, ResponseConfig> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => [
+      status,
+      // errorResponses and the success tables give headers as plain objects, never as zod schemas.
+      /^[24]/.test(status) && !(response.headers instanceof z.ZodType)
+        ? { ...response, headers: { ...response.headers, 'Idempotent-Replayed': IDEMPOTENT_REPLAYED } }
+        : response,
+    ]),
+  );
+}
+
 /** The whole error catalogue as a Markdown table, for the top of the interactive page. */
 function errorTable(): string {
   const rows = Object.values(ERROR_CATALOGUE)
@@ -106,12 +152,16 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
   const opsDocs = opsEndpointDocs(options.sandbox);
   const docsDocs = docsEndpointDocs();
   const documented = [
-    ...API_ROUTES.map((route) => ({ route, base: API_BASE, auth: true, doc: apiDocs[route.operationId] })),
+    ...API_ROUTES.map((route) => {
+      const doc = apiDocs[route.operationId];
+      return { route, base: API_BASE, auth: true, doc: route.method === 'post' ? withIdempotency(doc) : doc };
+    }),
     ...OPS_ROUTES.map((route) => ({ route, base: '', auth: false, doc: opsDocs[route.operationId] })),
     ...DOCS_ROUTES.map((route) => ({ route, base: '', auth: false, doc: docsDocs[route.operationId] })),
   ];
   for (const { route, base, auth, doc } of documented) {
     if ('sandboxOnly' in route && route.sandboxOnly && !options.sandbox) continue;
+    const responses = { ...doc.success, ...errorResponses(doc.errors, doc.overrides) };
     registry.registerPath({
       method: route.method,
       path: openApiPath(base, route.path),
@@ -119,7 +169,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
       ...doc.route,
       // Public routes say so (an empty list), rather than inheriting the document's default.
       security: auth ? [{ [bearer.name]: [] }] : [],
-      responses: { ...doc.success, ...errorResponses(doc.errors, doc.overrides) },
+      responses: auth && route.method === 'post' ? markReplayable(responses) : responses,
     });
   }
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({

@@ -12,7 +12,9 @@
 //   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
 //   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
 //   <prefix>seen:{<requestId>}               when an in-flight request id without a record was first seen
+//   <prefix>{idem:<caller>:<sha256(key)>}    hash: an Idempotency-Key's fingerprint, lease token, kept answer
 
+import { createHash } from 'node:crypto';
 import type { LimitSubject } from '../limiter';
 
 export class RedisKeys {
@@ -46,6 +48,15 @@ export class RedisKeys {
 
   index(requestId: string): string {
     return `${this.prefix}id:{${requestId}}`;
+  }
+
+  /**
+   * One caller's Idempotency-Key. The client's key is hashed: any printable characters it holds (braces
+   * included) cannot shape the key name or its hash tag, and the name has a fixed length.
+   */
+  idempotency(caller: string, key: string): string {
+    const digest = createHash('sha256').update(key).digest('hex');
+    return `${this.prefix}{idem:${caller}:${digest}}`;
   }
 
   /** A rate limit's sorted set; per-number limits share the number's tag, so a lock guard can read them. */

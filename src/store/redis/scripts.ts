@@ -1,5 +1,6 @@
-// Every Lua script the Redis store and limiter run, in one place. A rate-limit window is a sorted set
-// of reservation timestamps; WINDOW_WAIT is the one sliding-window computation both scripts share.
+// Every Lua script the Redis store, limiter and idempotency store run, in one place. A rate-limit
+// window is a sorted set of reservation timestamps; WINDOW_WAIT is the one sliding-window computation
+// both window scripts share.
 
 /**
  * Lua: drops the window's entries older than `window` ms and returns how long until it has room for
@@ -44,3 +45,43 @@ return -1
 
 /** Releases the lock only if this token still holds it. KEYS[1] lock; ARGV token. */
 export const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * Idempotency-Key, first use: holds the key for the lease (fields fp, token) if it is free, else returns
+ * what is there: {'started'} or {'found', fingerprint, kept answer or '', ms left}. KEYS[1] key; ARGV
+ * fingerprint, token, lease ms.
+ */
+export const IDEMPOTENCY_BEGIN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'token', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {'started'}
+end
+local found = redis.call('HMGET', KEYS[1], 'fp', 'response')
+return {'found', found[1] or '', found[2] or '', redis.call('PTTL', KEYS[1])}
+`;
+
+/** Extends the lease if the token still holds the key: 1, else 0. KEYS[1] key; ARGV token, lease ms. */
+export const IDEMPOTENCY_RENEW = `
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * Keeps the final answer if the token still holds the key (the lease ends, the TTL starts): 1, else 0.
+ * KEYS[1] key; ARGV token, answer (JSON), ttl ms.
+ */
+export const IDEMPOTENCY_COMPLETE = `
+if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'token')
+redis.call('HSET', KEYS[1], 'response', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
+
+/** Frees the key if the token still holds it. KEYS[1] key; ARGV token. */
+export const IDEMPOTENCY_RELEASE = `
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

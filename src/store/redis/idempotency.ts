@@ -1,0 +1,64 @@
+// Redis IdempotencyStore: one hash per caller's key (name in keys.ts, scripts in scripts.ts), shared by
+// every instance and kept across restarts. Each step is one script, so two instances racing for a key
+// cannot both hold it.
+
+import { randomUUID } from 'node:crypto';
+import { errors } from '../../errors';
+import type { IdempotencyBegin, IdempotencyStore, KeptResponse } from '../idempotency';
+import type { RedisClient } from './client';
+import type { RedisKeys } from './keys';
+import { IDEMPOTENCY_BEGIN, IDEMPOTENCY_COMPLETE, IDEMPOTENCY_RELEASE, IDEMPOTENCY_RENEW } from './scripts';
+
+const ms = (value: number) => Math.max(1, Math.ceil(value));
+
+export class RedisIdempotencyStore implements IdempotencyStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async begin(caller: string, key: string, fingerprint: string, leaseMs: number): Promise<IdempotencyBegin> {
+    const token = randomUUID();
+    const name = this.keys.idempotency(caller, key);
+    const answer = await this.run(() =>
+      this.redis.eval(IDEMPOTENCY_BEGIN, 1, name, fingerprint, token, ms(leaseMs)),
+    );
+    const [state, found, kept, left] = answer as [string, string?, string?, number?];
+    if (state === 'started') return { state: 'started', token };
+    if (kept) return { state: 'done', fingerprint: found ?? '', response: JSON.parse(kept) as KeptResponse };
+    return { state: 'running', fingerprint: found ?? '', leaseLeftMs: Math.max(0, Number(left ?? 0)) };
+  }
+
+  async renew(caller: string, key: string, token: string, leaseMs: number): Promise<boolean> {
+    const name = this.keys.idempotency(caller, key);
+    const answer = await this.run(() => this.redis.eval(IDEMPOTENCY_RENEW, 1, name, token, ms(leaseMs)));
+    return Number(answer) === 1;
+  }
+
+  async complete(
+    caller: string,
+    key: string,
+    token: string,
+    response: KeptResponse,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const name = this.keys.idempotency(caller, key);
+    const answer = await this.run(() =>
+      this.redis.eval(IDEMPOTENCY_COMPLETE, 1, name, token, JSON.stringify(response), ms(ttlMs)),
+    );
+    return Number(answer) === 1;
+  }
+
+  async release(caller: string, key: string, token: string): Promise<void> {
+    const name = this.keys.idempotency(caller, key);
+    await this.run(() => this.redis.eval(IDEMPOTENCY_RELEASE, 1, name, token));
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (cause) {
+      throw errors.storeUnavailable(cause);
+    }
+  }
+}
