@@ -14,7 +14,8 @@ import { createErrorHandler } from '../../src/http/error-handler';
 import { createIdempotency, keepRawBody } from '../../src/http/idempotency';
 import type { VerifySimulator } from '../../src/simulator/v1/simulator';
 import { MemoryIdempotencyStore } from '../../src/store/memory/idempotency';
-import type { RedisClient } from '../../src/store/redis/client';
+import { createRedisClient, type RedisClient } from '../../src/store/redis/client';
+import { RedisIdempotencyStore } from '../../src/store/redis/idempotency';
 import { RedisKeys } from '../../src/store/redis/keys';
 import {
   codeFor,
@@ -23,9 +24,10 @@ import {
   type Pair,
   startHarness,
   startPair,
+  testRedisUrl,
   ukMobile,
 } from '../support/harness';
-import { pollUntil } from '../support/net';
+import { delay, pollUntil } from '../support/net';
 
 const vonageCalls = (sim: VerifySimulator) =>
   sim.stats.calls.start + sim.stats.calls.check + sim.stats.calls.control + sim.stats.calls.search;
@@ -541,5 +543,55 @@ describe('the middleware on a bare app', () => {
     }
     expect(statuses).toEqual([303, 503, 303]);
     expect(runs).toBe(3);
+  });
+});
+
+describe('the lease of a running request', () => {
+  test('is renewed while the request runs past it, and ends with the answer', async () => {
+    const redis = createRedisClient({ url: testRedisUrl(), cluster: false });
+    await redis.connect();
+    const keys = new RedisKeys(`test:${randomUUID()}:`);
+    const leaseMs = 1000;
+    let finish: () => void = () => {};
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals.caller = 'alpha';
+      next();
+    });
+    app.use(express.json({ verify: keepRawBody }));
+    app.use(createIdempotency({ store: new RedisIdempotencyStore(redis, keys), ttlMs: 60_000, leaseMs }));
+    app.post('/slow', async (_req, res) => {
+      await new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      res.json({ done: true });
+    });
+    app.use(createErrorHandler());
+    const http = supertest(app);
+    try {
+      const slow = http
+        .post('/slow')
+        .set('Idempotency-Key', 'slow')
+        .send({})
+        .then((res) => res);
+      await pollUntil('the slow request to hold its key', async () =>
+        (await redis.exists(keys.idempotency('alpha', 'slow'))) === 1 ? true : undefined,
+      );
+      // Several leases later the key is still held: renewed, never longer than one lease ahead.
+      await delay(leaseMs * 3.5);
+      const pttl = await redis.pttl(keys.idempotency('alpha', 'slow'));
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(leaseMs);
+      const during = await http.post('/slow').set('Idempotency-Key', 'slow').send({});
+      expect(during.status).toBe(409);
+      finish();
+      expect((await slow).status).toBe(200);
+      const after = await http.post('/slow').set('Idempotency-Key', 'slow').send({});
+      expect(after.headers['idempotent-replayed']).toBe('true');
+      expect(after.text).toBe('{"done":true}');
+    } finally {
+      await redis.del(keys.idempotency('alpha', 'slow'));
+      redis.disconnect();
+    }
   });
 });
