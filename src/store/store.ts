@@ -1,7 +1,9 @@
 // What the service keeps, and its rate limits. This file is the verification store's interface and
-// record type; limiter.ts is the rate limiter's. Two implementations of both:
+// record type; limiter.ts is the rate limiter's, idempotency.ts the Idempotency-Key store's. Two
+// implementations of each:
 //   redis/   production, shared by every instance: keys.ts is the whole key layout, scripts.ts every
-//            Lua script, store.ts and limiter.ts the implementations, client.ts the connection
+//            Lua script, store.ts, limiter.ts and idempotency.ts the implementations, client.ts the
+//            connection
 //   memory/  the sandbox default without REDIS_URL: one process, lost on restart
 // The service says what is limited (`limits.sendsPerNumber(caller, phone)`); only the store knows keys.
 
