@@ -480,7 +480,10 @@ export interface operations {
     requestToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): 1-255 printable ASCII characters, unique per request (a UUID), scoped to the caller. A retry with the same key, path and body gets the first final answer (2xx or 4xx) again, byte for byte, with `Idempotent-Replayed: true`, without running again, for `IDEMPOTENCY_TTL` (default 24 h). The body is compared byte for byte (SHA-256). A 5xx is not kept: the retry runs again. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -493,6 +496,8 @@ export interface operations {
             /** @description The code is on its way. */
             201: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -514,6 +519,8 @@ export interface operations {
              */
             400: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -523,6 +530,8 @@ export interface operations {
             /** @description `unauthorized`: Missing or unknown API key in `Authorization: Bearer <key>`. */
             401: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -532,6 +541,8 @@ export interface operations {
             /** @description `country_not_allowed`: The number's country is not in `ALLOWED_COUNTRIES`. */
             403: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -542,6 +553,8 @@ export interface operations {
              * @description `verification_in_progress`: A code this caller started for the number moments ago is still in flight and Vonage refuses to cancel it (status 19); `requestId` is that verification, whose code is still valid.
              *
              *     `concurrent_verification`: Another verification to this number, not this caller's, is in flight at Vonage (status 10).
+             *
+             *     `idempotency_in_progress`: A request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds.
              */
             409: {
                 headers: {
@@ -550,6 +563,8 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After"?: number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -559,6 +574,8 @@ export interface operations {
             /** @description `payload_too_large`: The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -569,9 +586,13 @@ export interface operations {
              * @description `number_not_supported`: The number cannot receive a code: a refused type (premium rate, toll free, ...) or Vonage status 7, 15 or 29.
              *
              *     `option_not_supported`: Vonage refused an option (status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`); `option` names the request-token field. Nothing was sent.
+             *
+             *     `idempotency_key_reused`: This `Idempotency-Key` was already used for a request with a different method, path or body.
              */
             422: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -586,6 +607,8 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After": number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -642,7 +665,10 @@ export interface operations {
     verifyToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): 1-255 printable ASCII characters, unique per request (a UUID), scoped to the caller. A retry with the same key, path and body gets the first final answer (2xx or 4xx) again, byte for byte, with `Idempotent-Replayed: true`, without running again, for `IDEMPOTENCY_TTL` (default 24 h). The body is compared byte for byte (SHA-256). A 5xx is not kept: the retry runs again. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -655,6 +681,8 @@ export interface operations {
             /** @description The code is right. */
             200: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -675,6 +703,8 @@ export interface operations {
              */
             400: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -684,6 +714,8 @@ export interface operations {
             /** @description `unauthorized`: Missing or unknown API key in `Authorization: Bearer <key>`. */
             401: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -693,15 +725,28 @@ export interface operations {
             /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
             404: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `already_verified`: The verification was already completed. */
+            /**
+             * @description `already_verified`: The verification was already completed.
+             *
+             *     `idempotency_in_progress`: A request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds.
+             */
             409: {
                 headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -715,6 +760,8 @@ export interface operations {
              */
             410: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -724,15 +771,23 @@ export interface operations {
             /** @description `payload_too_large`: The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `code_mismatch`: Wrong code (Vonage status 16); the verification is still open. */
+            /**
+             * @description `code_mismatch`: Wrong code (Vonage status 16); the verification is still open.
+             *
+             *     `idempotency_key_reused`: This `Idempotency-Key` was already used for a request with a different method, path or body.
+             */
             422: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -747,6 +802,8 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After": number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -803,7 +860,10 @@ export interface operations {
     cancelVerification: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): 1-255 printable ASCII characters, unique per request (a UUID), scoped to the caller. A retry with the same key, path and body gets the first final answer (2xx or 4xx) again, byte for byte, with `Idempotent-Replayed: true`, without running again, for `IDEMPOTENCY_TTL` (default 24 h). The body is compared byte for byte (SHA-256). A 5xx is not kept: the retry runs again. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -816,6 +876,8 @@ export interface operations {
             /** @description Cancelled. */
             200: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -835,6 +897,8 @@ export interface operations {
              */
             400: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -844,6 +908,8 @@ export interface operations {
             /** @description `unauthorized`: Missing or unknown API key in `Authorization: Bearer <key>`. */
             401: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -853,6 +919,8 @@ export interface operations {
             /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
             404: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -863,6 +931,8 @@ export interface operations {
              * @description `already_verified`: The verification was already completed.
              *
              *     `cancel_not_allowed`: Vonage refuses the cancel (status 19): within 30 s of the start (then with `retryAfterSeconds`), or after the second delivery.
+             *
+             *     `idempotency_in_progress`: A request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds.
              */
             409: {
                 headers: {
@@ -871,6 +941,8 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After"?: number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -884,6 +956,8 @@ export interface operations {
              */
             410: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -893,6 +967,19 @@ export interface operations {
             /** @description `payload_too_large`: The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_reused`: This `Idempotency-Key` was already used for a request with a different method, path or body. */
+            422: {
+                headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -907,6 +994,8 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After": number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -963,7 +1052,10 @@ export interface operations {
     triggerNextEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the request safe to retry (IETF draft-ietf-httpapi-idempotency-key-header): 1-255 printable ASCII characters, unique per request (a UUID), scoped to the caller. A retry with the same key, path and body gets the first final answer (2xx or 4xx) again, byte for byte, with `Idempotent-Replayed: true`, without running again, for `IDEMPOTENCY_TTL` (default 24 h). The body is compared byte for byte (SHA-256). A 5xx is not kept: the retry runs again. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -976,6 +1068,8 @@ export interface operations {
             /** @description The next delivery is under way. */
             200: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -994,6 +1088,8 @@ export interface operations {
              */
             400: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1003,6 +1099,8 @@ export interface operations {
             /** @description `unauthorized`: Missing or unknown API key in `Authorization: Bearer <key>`. */
             401: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1012,6 +1110,8 @@ export interface operations {
             /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
             404: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1022,9 +1122,18 @@ export interface operations {
              * @description `already_verified`: The verification was already completed.
              *
              *     `no_more_events`: Nothing is left to deliver in the workflow (Vonage status 19 on trigger_next_event).
+             *
+             *     `idempotency_in_progress`: A request with this `Idempotency-Key` is still running; retry after `Retry-After` seconds.
              */
             409: {
                 headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1038,6 +1147,8 @@ export interface operations {
              */
             410: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1047,6 +1158,19 @@ export interface operations {
             /** @description `payload_too_large`: The body is over the size limit. */
             413: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `idempotency_key_reused`: This `Idempotency-Key` was already used for a request with a different method, path or body. */
+            422: {
+                headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1061,6 +1185,8 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After": number;
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
