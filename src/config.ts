@@ -330,13 +330,35 @@ export const configSchema = configFields
 export type Config = z.output<typeof configSchema>;
 
 /**
+ * Vonage calls one request may make in a row, each bounded by VONAGE_TIMEOUT_MS: start, the cancel of
+ * the caller's in-flight verification (status 10), start again, and the cancel that abandons a start
+ * the store could not record.
+ */
+export const LONGEST_VONAGE_CALLS = 4;
+/** What the store's own round trips may add to one request (each bounded by the 1 s command timeout). */
+const STORE_ALLOWANCE_MS = 5_000;
+
+/**
+ * The per-number lock: held for at most `ttlMs` (the longest path of one request, so it never expires
+ * under a live holder), waited for at most `waitMs` (one Vonage call and a second) before a racing
+ * request answers 409 verification_in_progress.
+ */
+export function lockTimings(vonageTimeoutMs: number): { ttlMs: number; waitMs: number } {
+  return {
+    ttlMs: vonageTimeoutMs * LONGEST_VONAGE_CALLS + STORE_ALLOWANCE_MS,
+    waitMs: vonageTimeoutMs + 1_000,
+  };
+}
+
+/**
  * How long a stopping instance lets in-flight requests finish before it cuts their connections: long
- * enough for the slowest request (start, cancel, start again, each bounded by VONAGE_TIMEOUT_MS) plus
- * 2 s. Orchestrators must wait longer than this (compose stop_grace_period, Kubernetes
- * terminationGracePeriodSeconds); the deployment tests hold them to it.
+ * enough for the slowest request (a wait for the number's lock, then the longest path under it) plus
+ * 2 s: 58 s with the default VONAGE_TIMEOUT_MS. Orchestrators must wait longer than this (compose
+ * stop_grace_period, Kubernetes terminationGracePeriodSeconds); the deployment tests hold them to it.
  */
 export function shutdownGraceMs(config: Pick<Config, 'VONAGE_TIMEOUT_MS'>): number {
-  return config.VONAGE_TIMEOUT_MS * 3 + 2_000;
+  const lock = lockTimings(config.VONAGE_TIMEOUT_MS);
+  return lock.waitMs + lock.ttlMs + 2_000;
 }
 
 export class ConfigError extends Error {

@@ -126,14 +126,15 @@ export const errors = {
     }),
   routeNotFound: () =>
     new ApiError({ status: 404, code: 'not_found', title: 'Not found', detail: 'No such endpoint.' }),
-  verificationInProgress: (requestId: string, retryAfterSeconds?: number) =>
+  verificationInProgress: (requestId?: string, retryAfterSeconds?: number) =>
     new ApiError({
       status: 409,
       code: 'verification_in_progress',
       title: 'Verification in progress',
-      detail:
-        'A code was sent to this number moments ago and is still valid; use it, or retry later for a new one.',
-      extensions: { requestId, ...seconds(retryAfterSeconds) },
+      detail: requestId
+        ? 'A code was sent to this number moments ago and is still valid; use it, or retry later for a new one.'
+        : 'Another request for this number is being handled right now; retry in a moment.',
+      extensions: { ...(requestId ? { requestId } : {}), ...seconds(retryAfterSeconds) },
     }),
   concurrentVerification: (retryAfterSeconds?: number) =>
     new ApiError({

@@ -2,7 +2,7 @@
 // racing requests take turns; the rate limits (codes sent per number and per caller, wrong codes per
 // number) are reserved before the costly work and given back when it turns out not to count.
 
-import type { LimitRule } from '../config';
+import { type LimitRule, lockTimings } from '../config';
 import { type ApiError, errors } from '../errors';
 import { type LimitSubject, limits, type RateLimiter, type Reservation } from '../store/limiter';
 import type { LimitGuard, VerificationStore } from '../store/store';
@@ -17,15 +17,18 @@ export class NumberGate {
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
 
+  /** Locks held by requests of this process, by caller and number: their waiters here are woken at release. */
+  private readonly held = new Map<string, Promise<void>>();
+
   constructor(
     private readonly store: VerificationStore,
     private readonly limiter: RateLimiter,
     private readonly settings: ServiceSettings,
     private readonly onFunnel: (caller: string, event: FunnelEvent) => void,
   ) {
-    // A request-token holds the lock for at most three Vonage calls (start, cancel, start again).
-    this.lockTtlMs = settings.vonageTimeoutMs * 3 + 5_000;
-    this.lockWaitMs = settings.vonageTimeoutMs * 3 + 1_000;
+    const timings = lockTimings(settings.vonageTimeoutMs);
+    this.lockTtlMs = timings.ttlMs;
+    this.lockWaitMs = timings.waitMs;
   }
 
   /** A full per-number send window refuses request-token and next-event before the lock is even taken. */
@@ -78,33 +81,56 @@ export class NumberGate {
   /**
    * Runs `work` holding the lease on this caller's number, so racing requests for one number take turns
    * (and at most one of them starts a verification). `contended` tells work that it had to wait.
+   *
+   * A request that finds the lease taken waits cheaply: for a holder in this process it is woken when
+   * that holder lets go (no Redis call meanwhile); for one elsewhere it looks again after a backoff
+   * (25 ms doubling to 500 ms). Before each new try `waiting.check` may answer for it (request-token
+   * answers 409 with the code the holder started), so most waiters never take the lease at all. One
+   * still waiting after lockWaitMs answers 409 verification_in_progress (`waiting.requestId`, if known).
    */
   async withLock<T>(
     ctx: CallContext,
     phoneNumber: string,
     guard: Guard | undefined,
     work: (contended: boolean) => Promise<T>,
+    waiting: { requestId?: string; check?: () => Promise<void> } = {},
   ): Promise<T> {
     const deadline = Date.now() + this.lockWaitMs;
+    const local = `${ctx.caller}\u0000${phoneNumber}`;
     let contended = false;
-    let delay = 5;
+    let backoff = 25;
     for (;;) {
       const lease = await this.store.lock(ctx.caller, phoneNumber, this.lockTtlMs, guard);
       if ('limitedForMs' in lease)
         throw this.limited(ctx, guard?.what ?? 'number', guard?.rule, lease.limitedForMs);
-      if ('token' in lease) {
-        try {
-          return await work(contended);
-        } finally {
-          await this.store.unlock(ctx.caller, phoneNumber, lease.token).catch((error: unknown) => {
-            ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
-          });
-        }
-      }
+      if ('token' in lease) return this.holding(ctx, phoneNumber, local, lease.token, () => work(contended));
       contended = true;
-      if (Date.now() >= deadline) throw errors.upstreamTimeout();
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 50);
+      const left = deadline - Date.now();
+      if (left <= 0) throw errors.verificationInProgress(waiting.requestId, 1);
+      const holder = this.held.get(local);
+      await (holder ? withTimeout(holder, left) : sleep(Math.min(backoff, left)));
+      if (!holder) backoff = Math.min(backoff * 2, 500);
+      await waiting.check?.();
+    }
+  }
+
+  private async holding<T>(
+    ctx: CallContext,
+    phoneNumber: string,
+    local: string,
+    token: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    let release = () => {};
+    this.held.set(local, new Promise<void>((resolve) => (release = resolve)));
+    try {
+      return await work();
+    } finally {
+      await this.store.unlock(ctx.caller, phoneNumber, token).catch((error: unknown) => {
+        ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
+      });
+      this.held.delete(local);
+      release();
     }
   }
 
@@ -167,4 +193,13 @@ export class NumberGate {
       }
     }
   }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `promise`, or `ms` at most. */
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -42,13 +42,21 @@ export class VerifyService {
     );
     const arrivedAt = this.deps.clock.now();
     const guard = this.gate.sendsGuard(ctx, phoneNumber);
-    const record = await this.gate.withLock(ctx, phoneNumber, guard, async (contended) => {
-      if (contended) await this.records.refuseIfStartedSince(ctx, phoneNumber, arrivedAt);
-      // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
-      return this.gate.withSends(ctx, phoneNumber, (attempt) =>
-        this.starts.start(ctx, phoneNumber, input, attempt),
-      );
-    });
+    // A request that waits for the number's lock answers with the code its holder started, if any.
+    const startedMeanwhile = () => this.records.refuseIfStartedSince(ctx, phoneNumber, arrivedAt);
+    const record = await this.gate.withLock(
+      ctx,
+      phoneNumber,
+      guard,
+      async (contended) => {
+        if (contended) await startedMeanwhile();
+        // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
+        return this.gate.withSends(ctx, phoneNumber, (attempt) =>
+          this.starts.start(ctx, phoneNumber, input, attempt),
+        );
+      },
+      { check: startedMeanwhile },
+    );
     this.funnel(ctx, 'started');
     return this.records.startedView(record);
   }
@@ -125,11 +133,17 @@ export class VerifyService {
     work: (record: VerificationRecord) => Promise<T>,
   ): Promise<T> {
     const found = await this.records.find(ctx, ref);
-    return this.gate.withLock(ctx, found.phoneNumber, guardFor?.(found.phoneNumber), async () => {
-      const record = await this.records.reload(ctx, found);
-      await this.records.requirePending(record);
-      return work(record);
-    });
+    return this.gate.withLock(
+      ctx,
+      found.phoneNumber,
+      guardFor?.(found.phoneNumber),
+      async () => {
+        const record = await this.records.reload(ctx, found);
+        await this.records.requirePending(record);
+        return work(record);
+      },
+      { requestId: found.requestId },
+    );
   }
 
   /** `locale` must be one of the configured Verify API's languages: Vonage would refuse any other. */

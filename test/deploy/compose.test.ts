@@ -58,7 +58,7 @@ describe('stop_grace_period', () => {
     const vars = name === 'otp-sandbox' ? {} : PRODUCTION_VARS;
     const config = loadConfig(composeEnvironment(compose, name, vars));
     const grace = shutdownGraceMs(config);
-    expect(grace).toBe(32_000);
+    expect(grace).toBe(58_000);
     const period = durationMs(service(name).stop_grace_period ?? '10s');
     // Above the grace, with a few seconds for closing Redis and exiting; not absurdly long.
     expect(period).toBeGreaterThanOrEqual(grace + 3_000);
