@@ -171,7 +171,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus text exposition format.
+         * @description Prometheus text exposition format. When the service runs with `METRICS_TOKEN` set, only with `Authorization: Bearer <METRICS_TOKEN>` (caller names and volumes are on it); otherwise 401 `unauthorized`.
          */
         get: operations["metrics"];
         put?: never;
@@ -1447,6 +1447,15 @@ export interface operations {
                      *     otp_http_requests_total{route="/api/request-token",method="POST",status="201"} 42
                      */
                     "text/plain": string;
+                };
+            };
+            /** @description `unauthorized`: Missing or unknown API key in `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `internal_error`: An unexpected failure; no internals are shown. */

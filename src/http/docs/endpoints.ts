@@ -321,7 +321,8 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
       route: {
         tags: ['Operations'],
         summary: 'Prometheus metrics',
-        description: 'Prometheus text exposition format.',
+        description:
+          'Prometheus text exposition format. When the service runs with `METRICS_TOKEN` set, only with `Authorization: Bearer <METRICS_TOKEN>` (caller names and volumes are on it); otherwise 401 `unauthorized`.',
       },
       success: {
         '200': {
@@ -337,7 +338,7 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
           },
         },
       },
-      errors: ['internal_error'],
+      errors: ['unauthorized', 'internal_error'],
     },
     listSandboxMessages: {
       route: {
