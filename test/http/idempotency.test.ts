@@ -5,13 +5,13 @@
 // kept answers are shared by two instances and survive a restart; bad keys are refused.
 
 import { randomUUID } from 'node:crypto';
-import express from 'express';
+import express, { type Express } from 'express';
 import type { Response as SupertestResponse } from 'supertest';
 import supertest from 'supertest';
 import { VirtualClock } from '../../src/clock';
 import { idempotencyLeaseMs } from '../../src/compose';
 import { createErrorHandler } from '../../src/http/error-handler';
-import { createIdempotency, keepRawBody } from '../../src/http/idempotency';
+import { createIdempotency, type IdempotencySettings, keepRawBody } from '../../src/http/idempotency';
 import type { VerifySimulator } from '../../src/simulator/v1/simulator';
 import { MemoryIdempotencyStore } from '../../src/store/memory/idempotency';
 import { createRedisClient, type RedisClient } from '../../src/store/redis/client';
@@ -73,6 +73,23 @@ async function removePrefix(h: Harness): Promise<void> {
     cursor = next;
     if (found.length > 0) await redis.del(...found);
   } while (cursor !== '0');
+}
+
+/**
+ * The middleware alone, as app.ts mounts it (after authentication: the caller is alpha, and the raw
+ * body kept by express.json), in front of the given routes.
+ */
+function bareApp(settings: IdempotencySettings, routes: (app: Express) => void): Express {
+  const app = express();
+  app.use((_req, res, next) => {
+    res.locals.caller = 'alpha';
+    next();
+  });
+  app.use(express.json({ verify: keepRawBody }));
+  app.use(createIdempotency(settings));
+  routes(app);
+  app.use(createErrorHandler());
+  return app;
 }
 
 const idemKey = (h: Harness, caller: string, key: string) => new RedisKeys(h.prefix).idempotency(caller, key);
@@ -509,22 +526,16 @@ describe('the middleware on a bare app', () => {
     const clock = new VirtualClock(0);
     const store = new MemoryIdempotencyStore(clock);
     let runs = 0;
-    const app = express();
-    app.use((_req, res, next) => {
-      res.locals.caller = 'alpha';
-      next();
+    const app = bareApp({ store, ttlMs: 60_000, leaseMs: 10_000 }, (app) => {
+      app.post('/created', (_req, res) => {
+        runs += 1;
+        res.status(201).location(`/things/${runs}`).json({ run: runs });
+      });
+      app.post('/failing', (_req, res) => {
+        runs += 1;
+        res.status(runs % 2 === 0 ? 503 : 303).json({ run: runs });
+      });
     });
-    app.use(express.json({ verify: keepRawBody }));
-    app.use(createIdempotency({ store, ttlMs: 60_000, leaseMs: 10_000 }));
-    app.post('/created', (_req, res) => {
-      runs += 1;
-      res.status(201).location(`/things/${runs}`).json({ run: runs });
-    });
-    app.post('/failing', (_req, res) => {
-      runs += 1;
-      res.status(runs % 2 === 0 ? 503 : 303).json({ run: runs });
-    });
-    app.use(createErrorHandler());
     const http = supertest(app);
 
     const first = await http.post('/created').set('Idempotency-Key', 'k1').send({ a: 1 });
@@ -546,6 +557,71 @@ describe('the middleware on a bare app', () => {
   });
 });
 
+describe('the store failing around a request', () => {
+  test('an answer that cannot be kept still goes out; the key stays leased, then the retry runs', async () => {
+    const clock = new VirtualClock(0);
+    const memory = new MemoryIdempotencyStore(clock);
+    let failComplete = true;
+    const store = {
+      begin: memory.begin.bind(memory),
+      renew: memory.renew.bind(memory),
+      release: memory.release.bind(memory),
+      complete: (...args: Parameters<MemoryIdempotencyStore['complete']>) =>
+        failComplete ? Promise.reject(new Error('redis went away')) : memory.complete(...args),
+    };
+    let runs = 0;
+    const app = bareApp({ store, ttlMs: 60_000, leaseMs: 10_000 }, (app) => {
+      app.post('/work', (_req, res) => {
+        runs += 1;
+        res.status(201).json({ run: runs });
+      });
+    });
+    const http = supertest(app);
+
+    const first = await http.post('/work').set('Idempotency-Key', 'k').send({});
+    expect(first.status).toBe(201);
+    expect(first.body).toEqual({ run: 1 });
+    failComplete = false;
+    const during = await http.post('/work').set('Idempotency-Key', 'k').send({});
+    expect(during.status).toBe(409);
+    expect(runs).toBe(1);
+    clock.advance(10_000);
+    const after = await http.post('/work').set('Idempotency-Key', 'k').send({});
+    expect(after.status).toBe(201);
+    expect(after.body).toEqual({ run: 2 });
+    expect(after.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  test('a store that cannot be reached refuses with 503 store_unavailable, and nothing runs', async () => {
+    const redis = createRedisClient({ url: 'redis://127.0.0.1:1', cluster: false });
+    let runs = 0;
+    const app = bareApp(
+      {
+        store: new RedisIdempotencyStore(redis, new RedisKeys('test:')),
+        ttlMs: 60_000,
+        leaseMs: 10_000,
+      },
+      (app) => {
+        app.post('/work', (_req, res) => {
+          runs += 1;
+          res.json({});
+        });
+      },
+    );
+    try {
+      const res = await supertest(app).post('/work').set('Idempotency-Key', 'k').send({});
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('store_unavailable');
+      expect(res.headers['retry-after']).toBe('1');
+      expect(runs).toBe(0);
+      // Without a key the request does not touch this store.
+      expect((await supertest(app).post('/work').send({})).status).toBe(200);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
 describe('the lease of a running request', () => {
   test('is renewed while the request runs past it, and ends with the answer', async () => {
     const redis = createRedisClient({ url: testRedisUrl(), cluster: false });
@@ -553,20 +629,14 @@ describe('the lease of a running request', () => {
     const keys = new RedisKeys(`test:${randomUUID()}:`);
     const leaseMs = 1000;
     let finish: () => void = () => {};
-    const app = express();
-    app.use((_req, res, next) => {
-      res.locals.caller = 'alpha';
-      next();
-    });
-    app.use(express.json({ verify: keepRawBody }));
-    app.use(createIdempotency({ store: new RedisIdempotencyStore(redis, keys), ttlMs: 60_000, leaseMs }));
-    app.post('/slow', async (_req, res) => {
-      await new Promise<void>((resolve) => {
-        finish = resolve;
+    const app = bareApp({ store: new RedisIdempotencyStore(redis, keys), ttlMs: 60_000, leaseMs }, (app) => {
+      app.post('/slow', async (_req, res) => {
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        res.json({ done: true });
       });
-      res.json({ done: true });
     });
-    app.use(createErrorHandler());
     const http = supertest(app);
     try {
       const slow = http
