@@ -240,3 +240,15 @@ test('the keys of one verification, and its number limits, sit in one slot on on
   expect([...where.keys()].filter((key) => !known.test(key))).toEqual([]);
   expect(new Set(where.values()).size).toBeGreaterThanOrEqual(2);
 });
+
+test('an Idempotency-Key answer is kept and replayed through the cluster', async () => {
+  const body = { phoneNumber: ukMobile() };
+  const first = await h.as('alpha').post('/api/request-token', body).set('Idempotency-Key', 'cluster-key');
+  expect(first.status).toBe(201);
+  const starts = h.sim.stats.calls.start;
+  const again = await h.as('alpha').post('/api/request-token', body).set('Idempotency-Key', 'cluster-key');
+  expect(again.status).toBe(201);
+  expect(again.text).toBe(first.text);
+  expect(again.headers['idempotent-replayed']).toBe('true');
+  expect(h.sim.stats.calls.start).toBe(starts);
+});
