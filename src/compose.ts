@@ -6,7 +6,7 @@
 import { Vonage } from '@vonage/server-sdk';
 import type { Express } from 'express';
 import { type Clock, systemClock } from './clock';
-import type { Config } from './config';
+import { type Config, lockTimings } from './config';
 import { createApp } from './http/app';
 import { mountDocs } from './http/docs/page';
 import type { SandboxInbox } from './http/ops-routes';
@@ -108,12 +108,13 @@ export async function compose(
 }
 
 /**
- * How long a running request holds its Idempotency-Key before it must renew: longer than the longest
- * request path, a request-token that waits for the number's lock (3 Vonage timeouts + 1 s, see
- * number-gate.ts) and then makes up to three Vonage calls, plus a margin.
+ * How long a running request holds its Idempotency-Key before it must renew: longer than the slowest
+ * request (a wait for the number's lock, then the longest path under it; see lockTimings) by 2 s, the
+ * bound the shutdown grace uses too: 58 s with the default VONAGE_TIMEOUT_MS.
  */
 export function idempotencyLeaseMs(vonageTimeoutMs: number): number {
-  return vonageTimeoutMs * 6 + 5_000;
+  const lock = lockTimings(vonageTimeoutMs);
+  return lock.waitMs + lock.ttlMs + 2_000;
 }
 
 interface Storage {
