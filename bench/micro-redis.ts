@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   const prefix = `bench-micro:${randomBytes(4).toString('hex')}:`;
   const sha = createHash('sha1').update(RESERVE).digest('hex');
   await redis.script('LOAD', RESERVE);
-  const args = (i: number) => [Date.now(), 60_000, 1_000_000, `m${i}`] as const;
+  // ARGV of RESERVE: now, member, then the rules (count, window ms).
+  const args = (i: number) => [Date.now(), `m${i}`, 1_000_000, 60_000] as const;
   // Same shape as verify-token: GET, GET, SET NX, GET, GET, EVALSHA, SET, ZREM, DEL, one after the other.
   const verifyShape = (client: Redis) => async (i: number) => {
     const k = `${prefix}{v${i % 2000}}`;

@@ -233,6 +233,11 @@ function serviceEnv(
     LIMIT_SENDS_PER_CALLER: '100000000/1m',
     LIMIT_FAILED_CHECKS_PER_NUMBER: '10/1h',
     LIMIT_AUTH_FAILURES_PER_IP: '100000000/1s',
+    // The simulator does not throttle, and the bench's numbers share prefixes: the account-wide cap
+    // and the velocity limits are raised too (the guard's checks still run on every request-token).
+    VONAGE_MAX_REQUESTS_PER_SECOND: '100000',
+    LIMIT_VONAGE_CALLS_PER_CALLER: '100000000/1m',
+    LIMIT_SENDS_PER_PREFIX: '100000000/1h',
     LOG_LEVEL: settings.logLevel,
   };
 }

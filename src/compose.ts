@@ -13,17 +13,21 @@ import type { SandboxInbox } from './http/ops-routes';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
+import type { GuardStore } from './store/guard';
 import type { IdempotencyStore } from './store/idempotency';
 import type { RateLimiter } from './store/limiter';
+import { MemoryGuardStore } from './store/memory/guard';
 import { MemoryIdempotencyStore } from './store/memory/idempotency';
 import { MemoryRateLimiter } from './store/memory/limiter';
 import { MemoryVerificationStore } from './store/memory/store';
 import { connectRedis, createRedisClient, type RedisClient } from './store/redis/client';
+import { RedisGuardStore } from './store/redis/guard';
 import { RedisIdempotencyStore } from './store/redis/idempotency';
 import { RedisKeys } from './store/redis/keys';
 import { RedisRateLimiter } from './store/redis/limiter';
 import { RedisVerificationStore } from './store/redis/store';
 import type { VerificationStore } from './store/store';
+import { AbuseGuard } from './verification/abuse-guard';
 import type { ServiceSettings } from './verification/types';
 import { VerifyService } from './verification/verify-service';
 import type { VerifyGateway } from './vonage/gateway';
@@ -32,6 +36,8 @@ import { type SdkVerifyClient, VonageVerifyGateway } from './vonage/v1/gateway';
 export interface Composed {
   app: Express;
   service: VerifyService;
+  /** The abuse guard (tests call sweep() on their virtual clock). */
+  guard: AbuseGuard;
   metrics: Metrics;
   limiter: RateLimiter;
   redis?: RedisClient;
@@ -50,7 +56,12 @@ export interface ComposeOptions {
   defaultMetrics?: boolean;
   /** Replaces the store built from the config (tests that make the store fail at a chosen step). */
   store?: VerificationStore;
+  /** How often this instance sweeps the abuse guard's expired codes and ended blocks; 0 = never. */
+  guardSweepMs?: number;
 }
+
+/** Every instance sweeps this often; the store hands each expiry and block end to one instance. */
+const GUARD_SWEEP_MS = 5_000;
 
 export async function compose(
   config: Config,
@@ -62,11 +73,21 @@ export async function compose(
   const storage = await buildStorage(config, logger, clock);
   const store = options.store ?? storage.store;
   const vonage = await connectVonage(config, clock, metrics, options.simulator);
+  const guard = buildGuard(config, storage, clock, metrics, logger);
+  const sweepMs = options.guardSweepMs ?? GUARD_SWEEP_MS;
+  const sweeper =
+    sweepMs > 0
+      ? setInterval(() => {
+          guard.sweep().catch((error: unknown) => logger.warn({ err: error }, 'abuse guard: sweep failed'));
+        }, sweepMs)
+      : undefined;
+  sweeper?.unref();
   const service = new VerifyService({
     store,
     limiter: storage.limiter,
     gateway: vonage.gateway,
     clock,
+    guard,
     settings: serviceSettings(config),
     onFunnel: (caller, event) => metrics.observeFunnel(caller, event),
   });
@@ -76,6 +97,7 @@ export async function compose(
     service,
     store,
     limiter: storage.limiter,
+    guard,
     logger,
     metrics,
     idempotency: {
@@ -90,12 +112,14 @@ export async function compose(
   return {
     app,
     service,
+    guard,
     metrics,
     limiter: storage.limiter,
     ...(redis ? { redis } : {}),
     ...(vonage.simulator ? { simulator: vonage.simulator } : {}),
     vonageHost: vonage.host,
     close: async () => {
+      if (sweeper) clearInterval(sweeper);
       if (redis) {
         // QUIT lets queued replies drain; when Redis is away it fails at once, and disconnect() also
         // stops the reconnect timer, which would otherwise keep the process alive.
@@ -122,6 +146,7 @@ interface Storage {
   store: VerificationStore;
   limiter: RateLimiter;
   idempotency: IdempotencyStore;
+  guardStore: GuardStore;
 }
 
 /** Redis when REDIS_URL is set (connected before the service starts), else the in-memory store. */
@@ -136,6 +161,7 @@ async function buildStorage(config: Config, logger: Logger, clock: Clock): Promi
       store: new RedisVerificationStore(redis, keys, clock),
       limiter: new RedisRateLimiter(redis, keys, clock),
       idempotency: new RedisIdempotencyStore(redis, keys),
+      guardStore: new RedisGuardStore(redis, keys),
     };
   }
   logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
@@ -144,6 +170,7 @@ async function buildStorage(config: Config, logger: Logger, clock: Clock): Promi
     store: new MemoryVerificationStore(clock, limiter),
     limiter,
     idempotency: new MemoryIdempotencyStore(clock),
+    guardStore: new MemoryGuardStore(limiter, clock),
   };
 }
 
@@ -196,8 +223,40 @@ function serviceSettings(config: Config): ServiceSettings {
       sendsPerNumber: config.LIMIT_SENDS_PER_NUMBER,
       sendsPerCaller: config.LIMIT_SENDS_PER_CALLER,
       failedChecksPerNumber: config.LIMIT_FAILED_CHECKS_PER_NUMBER,
+      vonageCallsPerCaller: config.LIMIT_VONAGE_CALLS_PER_CALLER,
     },
+    vonageMaxRequestsPerSecond: config.VONAGE_MAX_REQUESTS_PER_SECOND,
   };
+}
+
+/** The abuse guard over the storage's guard store, reporting to the metrics. */
+function buildGuard(
+  config: Config,
+  storage: Storage,
+  clock: Clock,
+  metrics: Metrics,
+  logger: Logger,
+): AbuseGuard {
+  return new AbuseGuard(
+    storage.guardStore,
+    storage.limiter,
+    clock,
+    {
+      mode: config.PUMPING_GUARD,
+      sendsPerPrefix: config.LIMIT_SENDS_PER_PREFIX,
+      sendsPerCountry: config.LIMIT_SENDS_PER_COUNTRY,
+      windowMs: config.PUMPING_WINDOW,
+      minSettled: config.PUMPING_MIN_SETTLED,
+      minConversion: config.PUMPING_MIN_CONVERSION,
+      blockMs: config.PUMPING_BLOCK,
+      safelist: config.PUMPING_SAFELIST,
+    },
+    {
+      decision: (scope, decision, reason) => metrics.observeGuardDecision(scope, decision, reason),
+      activeBlocks: (count) => metrics.setGuardActiveBlocks(count),
+    },
+    logger,
+  );
 }
 
 /** The simulator's "delivered" messages, with numbers in E.164 as the API answers them. */

@@ -27,18 +27,46 @@ export function parseLimitRule(text: string): LimitRule | string {
   return { count, windowMs, text: text.trim() };
 }
 
-const limitRule = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      const rule = parseLimitRule(value);
-      if (typeof rule === 'string') {
-        ctx.addIssue({ code: 'custom', message: rule });
-        return z.NEVER;
-      }
-      return rule;
-    });
+/** The value of a LIMIT_* variable: one or more rules, all of which apply (`300/1m,20000/1d`). */
+export interface Limit {
+  rules: LimitRule[];
+  /** As written in the environment, for messages and docs. */
+  text: string;
+}
+
+/** Parses one or more comma-separated rules; every rule applies. */
+export function parseLimit(text: string): Limit | string {
+  const parts = text.split(',').map((part) => part.trim());
+  const rules: LimitRule[] = [];
+  for (const part of parts) {
+    const rule = parseLimitRule(part);
+    if (typeof rule === 'string') return rule;
+    rules.push(rule);
+  }
+  return { rules, text: rules.map((rule) => rule.text).join(',') };
+}
+
+/** The longest window of a limit: how long its counts must be kept. */
+export function longestWindowMs(limit: Limit): number {
+  return Math.max(...limit.rules.map((rule) => rule.windowMs));
+}
+
+const toLimit = (value: string, ctx: z.RefinementCtx): Limit => {
+  const limit = parseLimit(value);
+  if (typeof limit === 'string') {
+    ctx.addIssue({ code: 'custom', message: limit });
+    return z.NEVER;
+  }
+  return limit;
+};
+
+const limitRule = (fallback: string) => z.string().default(fallback).transform(toLimit);
+
+/** A limit that is off unless set. */
+const optionalLimit = z
+  .string()
+  .optional()
+  .transform((value, ctx) => (value === undefined || value.trim() === '' ? undefined : toLimit(value, ctx)));
 
 /** A duration like `24h`, `30m`, `90s`, `1500ms` or `7d` (a bare number is seconds), in ms, within bounds. */
 const duration = (fallback: string, minMs: number, maxMs: number) =>
@@ -71,6 +99,16 @@ const list = (value: string | undefined): string[] =>
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+
+/** PUMPING_SAFELIST: E.164 numbers or prefixes of them (`+4474001`). */
+const safelist = optionalText.transform((value, ctx) => {
+  const entries = list(value);
+  for (const entry of entries) {
+    if (!/^\+\d{1,15}$/.test(entry))
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an E.164 number or prefix like +4474001` });
+  }
+  return entries;
+});
 
 const CALLER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -217,6 +255,20 @@ export const configFields = z.object({
   LIMIT_FAILED_CHECKS_PER_NUMBER: limitRule('10/1h'),
   LIMIT_AUTH_FAILURES_PER_IP: limitRule('20/1m'),
   IDEMPOTENCY_TTL: duration('24h', 1000, 30 * 86_400_000),
+  LIMIT_SENDS_PER_PREFIX: limitRule('30/1h'),
+  LIMIT_SENDS_PER_COUNTRY: optionalLimit,
+  LIMIT_VONAGE_CALLS_PER_CALLER: limitRule('600/1m'),
+  VONAGE_MAX_REQUESTS_PER_SECOND: intInRange(25, 1, 100_000),
+  PUMPING_GUARD: z.enum(['enforce', 'shadow', 'off']).default('enforce'),
+  PUMPING_WINDOW: duration('1h', 1000, 30 * 86_400_000),
+  PUMPING_MIN_SETTLED: intInRange(20, 1, 1_000_000),
+  PUMPING_MIN_CONVERSION: z.coerce.number().min(0).max(1).default(0.2),
+  PUMPING_BLOCK: duration('1h', 1000, 30 * 86_400_000),
+  PUMPING_SAFELIST: safelist,
+  ADMIN_API_KEY: optionalText.refine(
+    (value) => value === undefined || /^\S{16,}$/.test(value),
+    'must be at least 16 characters without spaces (value not shown)',
+  ),
   TRUST_PROXY: trustProxy,
   CORS_ORIGINS: corsOrigins,
   METRICS_TOKEN: optionalText.refine(

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'invalid_phone_number'
   | 'unauthorized'
   | 'country_not_allowed'
+  | 'destination_blocked'
   | 'verification_not_found'
   | 'not_found'
   | 'verification_in_progress'
@@ -39,6 +40,9 @@ export interface ProblemExtensions {
   errors?: FieldError[];
   /** The request-token option the provider cannot honour (option_not_supported). */
   option?: string;
+  /** destination_blocked: why (`low_conversion`) and what is blocked (`prefix` or `country`). */
+  reason?: string;
+  scope?: string;
 }
 
 /** What an ApiError is made of; only the factories below fill it in. */
@@ -117,6 +121,14 @@ export const errors = {
       title: 'Country not allowed',
       detail: `Numbers from ${country ?? 'this country'} are not allowed by this service.`,
     }),
+  destinationBlocked: (scope: 'prefix' | 'country', retryAfterSeconds: number) =>
+    new ApiError({
+      status: 403,
+      code: 'destination_blocked',
+      title: 'Destination blocked',
+      detail: `Codes to this number's ${scope === 'prefix' ? 'range' : 'country'} are paused: too few of the codes sent there lately were verified.`,
+      extensions: { reason: 'low_conversion', scope, ...seconds(retryAfterSeconds) },
+    }),
   verificationNotFound: () =>
     new ApiError({
       status: 404,
@@ -124,8 +136,8 @@ export const errors = {
       title: 'Verification not found',
       detail: 'No such verification.',
     }),
-  routeNotFound: () =>
-    new ApiError({ status: 404, code: 'not_found', title: 'Not found', detail: 'No such endpoint.' }),
+  routeNotFound: (detail = 'No such endpoint.') =>
+    new ApiError({ status: 404, code: 'not_found', title: 'Not found', detail }),
   verificationInProgress: (requestId?: string, retryAfterSeconds?: number) =>
     new ApiError({
       status: 409,

@@ -1,7 +1,7 @@
 // Prometheus metrics on a registry of our own (no module-level default registry): HTTP traffic,
 // Vonage calls, the verification funnel by caller, and store errors.
 
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { FunnelEvent } from './verification/types';
 import type { VonageOperation } from './vonage/gateway';
 
@@ -51,6 +51,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly guardDecisions = new Counter({
+    name: 'otp_guard_decisions_total',
+    help: 'Abuse guard decisions by scope (prefix, country), decision (allowed, blocked, would_block) and reason (ok, safelisted, low_conversion, velocity).',
+    labelNames: ['scope', 'decision', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly guardActiveBlocks = new Gauge({
+    name: 'otp_guard_active_blocks',
+    help: 'Prefixes and countries the abuse guard blocks now (in shadow mode: would block). Kept in Redis, so the same on every instance.',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'otp_' });
   }
@@ -67,6 +80,14 @@ export class Metrics {
 
   observeFunnel(caller: string, event: FunnelEvent): void {
     this.funnel.inc({ caller, event });
+  }
+
+  observeGuardDecision(scope: string, decision: string, reason: string): void {
+    this.guardDecisions.inc({ scope, decision, reason });
+  }
+
+  setGuardActiveBlocks(count: number): void {
+    this.guardActiveBlocks.set(count);
   }
 
   observeStoreError(): void {

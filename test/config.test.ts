@@ -1,6 +1,6 @@
 // The configuration schema: defaults from the contract, every problem of a bad environment listed at once.
 
-import { ConfigError, loadConfig, parseLimitRule } from '../src/config';
+import { ConfigError, loadConfig, parseLimit, parseLimitRule } from '../src/config';
 
 describe('configuration', () => {
   test.each([
@@ -33,10 +33,23 @@ describe('configuration', () => {
     expect(config.REDIS_KEY_PREFIX).toBe('otp:');
     expect(config.ALLOWED_COUNTRIES).toBeUndefined();
     expect(config.TEST_NUMBERS.size).toBe(0);
-    expect(config.LIMIT_SENDS_PER_NUMBER).toMatchObject({ count: 5, windowMs: 3_600_000 });
-    expect(config.LIMIT_SENDS_PER_CALLER).toMatchObject({ count: 300, windowMs: 60_000 });
-    expect(config.LIMIT_FAILED_CHECKS_PER_NUMBER).toMatchObject({ count: 10, windowMs: 3_600_000 });
-    expect(config.LIMIT_AUTH_FAILURES_PER_IP).toMatchObject({ count: 20, windowMs: 60_000 });
+    expect(config.LIMIT_SENDS_PER_NUMBER).toMatchObject({ rules: [{ count: 5, windowMs: 3_600_000 }] });
+    expect(config.LIMIT_SENDS_PER_CALLER).toMatchObject({ rules: [{ count: 300, windowMs: 60_000 }] });
+    expect(config.LIMIT_FAILED_CHECKS_PER_NUMBER).toMatchObject({
+      rules: [{ count: 10, windowMs: 3_600_000 }],
+    });
+    expect(config.LIMIT_AUTH_FAILURES_PER_IP).toMatchObject({ rules: [{ count: 20, windowMs: 60_000 }] });
+    expect(config.LIMIT_SENDS_PER_PREFIX).toMatchObject({ rules: [{ count: 30, windowMs: 3_600_000 }] });
+    expect(config.LIMIT_SENDS_PER_COUNTRY).toBeUndefined();
+    expect(config.LIMIT_VONAGE_CALLS_PER_CALLER).toMatchObject({ rules: [{ count: 600, windowMs: 60_000 }] });
+    expect(config.VONAGE_MAX_REQUESTS_PER_SECOND).toBe(25);
+    expect(config.PUMPING_GUARD).toBe('enforce');
+    expect(config.PUMPING_WINDOW).toBe(3_600_000);
+    expect(config.PUMPING_MIN_SETTLED).toBe(20);
+    expect(config.PUMPING_MIN_CONVERSION).toBe(0.2);
+    expect(config.PUMPING_BLOCK).toBe(3_600_000);
+    expect(config.PUMPING_SAFELIST).toEqual([]);
+    expect(config.ADMIN_API_KEY).toBeUndefined();
     expect(config.IDEMPOTENCY_TTL).toBe(24 * 3_600_000);
     expect(config.TRUST_PROXY).toBe(false);
     expect(config.CORS_ORIGINS).toBeUndefined();
@@ -262,5 +275,51 @@ describe('configuration', () => {
 
   test.each(['5', '5/', '0/1h', '5/500ms', 'x/1h', '5/1y'])('limit %p is refused', (text) => {
     expect(typeof parseLimitRule(text)).toBe('string');
+  });
+
+  test('a limit may list several rules, all of which apply', () => {
+    expect(parseLimit('300/1m, 20000/1d')).toEqual({
+      rules: [
+        { count: 300, windowMs: 60_000, text: '300/1m' },
+        { count: 20_000, windowMs: 86_400_000, text: '20000/1d' },
+      ],
+      text: '300/1m,20000/1d',
+    });
+    expect(
+      loadConfig({ LIMIT_SENDS_PER_COUNTRY: '1000/1h,5000/1d' }).LIMIT_SENDS_PER_COUNTRY?.rules,
+    ).toHaveLength(2);
+    expect(typeof parseLimit('300/1m,')).toBe('string');
+    expect(typeof parseLimit('300/1m,x/1d')).toBe('string');
+  });
+
+  test('the guard settings are checked', () => {
+    expect(() =>
+      loadConfig({
+        PUMPING_GUARD: 'loud',
+        PUMPING_WINDOW: '1y',
+        PUMPING_MIN_CONVERSION: '1.5',
+        PUMPING_SAFELIST: '+4474001,4474002',
+        ADMIN_API_KEY: 'short',
+        VONAGE_MAX_REQUESTS_PER_SECOND: '0',
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        problems: expect.arrayContaining([
+          expect.stringMatching(/^PUMPING_GUARD/),
+          expect.stringMatching(/^PUMPING_WINDOW/),
+          expect.stringMatching(/^PUMPING_MIN_CONVERSION/),
+          expect.stringMatching(/^PUMPING_SAFELIST: "4474002"/),
+          expect.stringMatching(/^ADMIN_API_KEY: .*value not shown/),
+          expect.stringMatching(/^VONAGE_MAX_REQUESTS_PER_SECOND/),
+        ]),
+      }),
+    );
+    const config = loadConfig({
+      PUMPING_GUARD: 'shadow',
+      PUMPING_WINDOW: '2h',
+      PUMPING_SAFELIST: '+4474001, +15005550006',
+    });
+    expect(config.PUMPING_WINDOW).toBe(7_200_000);
+    expect(config.PUMPING_SAFELIST).toEqual(['+4474001', '+15005550006']);
   });
 });

@@ -24,7 +24,9 @@ import { type Logger, safeError } from '../logger';
 import type { Metrics } from '../metrics';
 import type { RateLimiter } from '../store/limiter';
 import type { VerificationStore } from '../store/store';
+import type { AbuseGuard } from '../verification/abuse-guard';
 import type { VerifyService } from '../verification/verify-service';
+import { createAdminRouter } from './admin-routes';
 import { createApiRouter } from './api-routes';
 import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './auth';
 import { createErrorHandler } from './error-handler';
@@ -36,13 +38,15 @@ export type AppConfig = Pick<
   Config,
   'API_KEYS' | 'TRUST_PROXY' | 'CORS_ORIGINS' | 'LIMIT_AUTH_FAILURES_PER_IP' | 'sandbox'
 > &
-  Partial<Pick<Config, 'METRICS_TOKEN'>>;
+  Partial<Pick<Config, 'METRICS_TOKEN' | 'ADMIN_API_KEY'>>;
 
 export interface AppDeps {
   config: AppConfig;
   service: VerifyService;
   store: VerificationStore;
   limiter: RateLimiter;
+  /** The abuse guard, for the operator routes (mounted only with ADMIN_API_KEY). */
+  guard?: AbuseGuard;
   logger: Logger;
   metrics: Metrics;
   /** Idempotency-Key on POST /api/*: where keys are kept, for how long. */
@@ -88,6 +92,10 @@ export function createApp(deps: AppDeps): Express {
     express.json({ limit: '16kb', strict: true, verify: keepRawBody }),
     createApiRouter(deps.service, createIdempotency(deps.idempotency)),
   );
+
+  if (config.ADMIN_API_KEY && deps.guard) {
+    app.use('/admin', createAdminRouter(deps.guard, config.ADMIN_API_KEY));
+  }
 
   app.use((_req, _res, next) => next(errors.routeNotFound()));
   app.use(

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
-import type { LimitRule } from '../config';
+import { type Limit, longestWindowMs } from '../config';
 import { errors } from '../errors';
 import { limits, type RateLimiter } from '../store/limiter';
 
@@ -64,14 +64,14 @@ class SharedLimiterStore implements Store {
 
   constructor(
     private readonly limiter: RateLimiter,
-    private readonly rule: LimitRule,
+    private readonly rule: Limit,
   ) {}
 
   async increment(ip: string) {
     const decision = await this.limiter.reserve(limits.authFailuresPerIp(ip), this.rule);
     return decision.allowed
-      ? { totalHits: 1, resetTime: new Date(Date.now() + this.rule.windowMs) }
-      : { totalHits: this.rule.count + 1, resetTime: new Date(Date.now() + decision.retryAfterMs) };
+      ? { totalHits: 1, resetTime: new Date(Date.now() + longestWindowMs(this.rule)) }
+      : { totalHits: ceiling(this.rule) + 1, resetTime: new Date(Date.now() + decision.retryAfterMs) };
   }
 
   async decrement(): Promise<void> {}
@@ -79,11 +79,14 @@ class SharedLimiterStore implements Store {
   async resetKey(): Promise<void> {}
 }
 
+/** The hit count express-rate-limit compares with: our limiter decides, this only has to agree with it. */
+const ceiling = (limit: Limit) => Math.min(...limit.rules.map((rule) => rule.count));
+
 /** Counts only requests whose key is missing or wrong; authenticated requests cost no store call. */
-export function createAuthFailureLimiter(limiter: RateLimiter, rule: LimitRule): RequestHandler {
+export function createAuthFailureLimiter(limiter: RateLimiter, rule: Limit): RequestHandler {
   return rateLimit({
-    windowMs: rule.windowMs,
-    limit: rule.count,
+    windowMs: longestWindowMs(rule),
+    limit: ceiling(rule),
     store: new SharedLimiterStore(limiter, rule),
     skip: (_req, res) => callerOf(res) !== undefined,
     keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
@@ -94,7 +97,7 @@ export function createAuthFailureLimiter(limiter: RateLimiter, rule: LimitRule):
     validate: false,
     handler: (req, _res, next) => {
       const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-      const seconds = reset ? (reset.getTime() - Date.now()) / 1000 : rule.windowMs / 1000;
+      const seconds = reset ? (reset.getTime() - Date.now()) / 1000 : longestWindowMs(rule) / 1000;
       next(errors.rateLimited(seconds, `failed authentication attempts from this address (${rule.text})`));
     },
   });

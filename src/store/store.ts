@@ -7,7 +7,7 @@
 //   memory/  the sandbox default without REDIS_URL: one process, lost on restart
 // The service says what is limited (`limits.sendsPerNumber(caller, phone)`); only the store knows keys.
 
-import type { LimitRule } from '../config';
+import type { Limit } from '../config';
 import type { LimitSubject } from './limiter';
 
 export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
@@ -30,7 +30,7 @@ export interface VerificationRecord {
 /** A rate-limit window (kept by the RateLimiter) that must not be full for the lock to be taken. */
 export interface LimitGuard {
   subject: LimitSubject;
-  rule: LimitRule;
+  rule: Limit;
 }
 
 /** The lock was taken, is held by another request, or its guard's window is full (for how long). */

@@ -2,10 +2,11 @@
 // racing requests take turns; the rate limits (codes sent per number and per caller, wrong codes per
 // number) are reserved before the costly work and given back when it turns out not to count.
 
-import { type LimitRule, lockTimings } from '../config';
+import { type Limit, lockTimings } from '../config';
 import { type ApiError, errors } from '../errors';
 import { type LimitSubject, limits, type RateLimiter, type Reservation } from '../store/limiter';
 import type { LimitGuard, VerificationStore } from '../store/store';
+import type { AbuseGuard } from './abuse-guard';
 import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './types';
 
 type LimitKind = 'number' | 'caller' | 'failed';
@@ -25,6 +26,7 @@ export class NumberGate {
     private readonly limiter: RateLimiter,
     private readonly settings: ServiceSettings,
     private readonly onFunnel: (caller: string, event: FunnelEvent) => void,
+    private readonly guard?: AbuseGuard,
   ) {
     const timings = lockTimings(settings.vonageTimeoutMs);
     this.lockTtlMs = timings.ttlMs;
@@ -134,24 +136,24 @@ export class NumberGate {
     }
   }
 
+  /** Per number, per caller, then the abuse guard (the number's prefix and country); all or nothing. */
   private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
     const rules = this.settings.limits;
-    const perNumber = await this.reserve(
-      ctx,
-      limits.sendsPerNumber(ctx.caller, phoneNumber),
-      'number',
-      rules.sendsPerNumber,
-    );
+    const taken: Reservation[] = [];
     try {
-      const perCaller = await this.reserve(
-        ctx,
-        limits.sendsPerCaller(ctx.caller),
-        'caller',
-        rules.sendsPerCaller,
+      taken.push(
+        await this.reserve(
+          ctx,
+          limits.sendsPerNumber(ctx.caller, phoneNumber),
+          'number',
+          rules.sendsPerNumber,
+        ),
       );
-      return [perNumber, perCaller];
+      taken.push(await this.reserve(ctx, limits.sendsPerCaller(ctx.caller), 'caller', rules.sendsPerCaller));
+      if (this.guard) taken.push(...(await this.guard.admit(ctx, phoneNumber)));
+      return taken;
     } catch (error) {
-      await this.releaseAll(ctx, [perNumber]);
+      await this.releaseAll(ctx, taken);
       throw error;
     }
   }
@@ -160,7 +162,7 @@ export class NumberGate {
     ctx: CallContext,
     subject: LimitSubject,
     what: LimitKind,
-    rule: LimitRule,
+    rule: Limit,
   ): Promise<Reservation> {
     const decision = await this.limiter.reserve(subject, rule);
     if (decision.allowed) return decision.reservation;
@@ -170,7 +172,7 @@ export class NumberGate {
   private limited(
     ctx: CallContext,
     what: LimitKind,
-    rule: LimitRule | undefined,
+    rule: Limit | undefined,
     retryAfterMs: number,
   ): ApiError {
     this.onFunnel(ctx.caller, 'rate_limited');

@@ -98,3 +98,13 @@ export function phoneForSending(
     throw error;
   }
 }
+
+/** Where a code goes, as the abuse guard sees it: the number's prefix (all but its last 3 digits) and country. */
+export interface Destination {
+  prefix: string;
+  country: string | undefined;
+}
+
+export function destinationOf(e164: string): Destination {
+  return { prefix: e164.slice(0, -3), country: parsePhoneNumberFromString(e164)?.country };
+}

@@ -18,6 +18,11 @@ export class Records {
     private readonly store: VerificationStore,
     private readonly clock: Clock,
     private readonly onFunnel: (caller: string, event: FunnelEvent) => void,
+    /** Hears every verification that finishes, with how (the abuse guard counts outcomes). */
+    private readonly onFinished: (
+      record: VerificationRecord,
+      status: VerificationStatus,
+    ) => Promise<void> = async () => {},
   ) {}
 
   /** The caller's verification, by request id or as the number's current one. */
@@ -90,6 +95,7 @@ export class Records {
     const done: VerificationRecord = { ...record, status, finishedAt };
     await this.store.update(done);
     if (status === 'expired') this.onFunnel(record.caller, 'expired');
+    await this.onFinished(record, status);
     return done;
   }
 

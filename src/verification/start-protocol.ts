@@ -27,7 +27,8 @@ type InFlight = Extract<StartOutcome, { kind: 'in_flight' }>;
 export class StartProtocol {
   constructor(
     private readonly store: VerificationStore,
-    private readonly gateway: VerifyGateway,
+    /** Vonage as the calling caller sees it (each call takes its budget first). */
+    private readonly vonage: (ctx: CallContext) => VerifyGateway,
     private readonly clock: Clock,
     private readonly settings: ServiceSettings,
     private readonly records: Records,
@@ -76,7 +77,7 @@ export class StartProtocol {
     attempt: SendAttempt,
   ): Promise<StartOutcome> {
     try {
-      const outcome = await this.gateway.start(params);
+      const outcome = await this.vonage(ctx).start(params);
       if (outcome.kind === 'started') attempt.maybeSent = true;
       return outcome;
     } catch (error) {
@@ -104,7 +105,7 @@ export class StartProtocol {
       (await this.store.findById(ctx.caller, inFlight.requestId)) ??
       (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, pinExpirySeconds));
     if (!own || own.phoneNumber !== phoneNumber) throw await this.notOurs(inFlight.requestId);
-    const cancelled = await this.gateway.cancel(own.requestId);
+    const cancelled = await this.vonage(ctx).cancel(own.requestId);
     if (cancelled.kind === 'refused') {
       // The code already sent is still valid: the caller should use it.
       throw errors.verificationInProgress(own.requestId, this.records.retryAfterSeconds(own));
@@ -199,7 +200,7 @@ export class StartProtocol {
   private async abandon(ctx: CallContext, requestId: string, phoneNumber: string): Promise<void> {
     let outcome = 'error';
     try {
-      outcome = (await this.gateway.cancel(requestId)).kind;
+      outcome = (await this.vonage(ctx).cancel(requestId)).kind;
     } catch (error) {
       outcome = error instanceof ApiError ? error.code : 'error';
     }

@@ -3,11 +3,12 @@
 
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { Clock } from '../clock';
-import type { LimitRule } from '../config';
+import type { Limit } from '../config';
 import type { Logger } from '../logger';
 import type { RateLimiter } from '../store/limiter';
 import type { VerificationStatus, VerificationStore } from '../store/store';
 import type { VerifyGateway } from '../vonage/gateway';
+import type { AbuseGuard } from './abuse-guard';
 
 export type FunnelEvent =
   | 'started'
@@ -29,10 +30,13 @@ export interface ServiceSettings {
   testNumbers: Map<string, string>;
   allowedCountries: Set<CountryCode> | undefined;
   limits: {
-    sendsPerNumber: LimitRule;
-    sendsPerCaller: LimitRule;
-    failedChecksPerNumber: LimitRule;
+    sendsPerNumber: Limit;
+    sendsPerCaller: Limit;
+    failedChecksPerNumber: Limit;
+    vonageCallsPerCaller: Limit;
   };
+  /** Every call to Vonage, all instances together, per second. */
+  vonageMaxRequestsPerSecond: number;
 }
 
 export interface ServiceDeps {
@@ -41,6 +45,8 @@ export interface ServiceDeps {
   gateway: VerifyGateway;
   clock: Clock;
   settings: ServiceSettings;
+  /** The abuse guard (prefix and country velocity, conversion blocks); none = no such checks. */
+  guard?: AbuseGuard;
   onFunnel?: (caller: string, event: FunnelEvent) => void;
 }
 

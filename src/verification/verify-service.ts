@@ -22,17 +22,32 @@ import type {
   VerificationRef,
   VerificationView,
 } from './types';
+import { VonageBudget } from './vonage-budget';
 
 export class VerifyService {
   private readonly gate: NumberGate;
   private readonly records: Records;
   private readonly starts: StartProtocol;
+  private readonly budget: VonageBudget;
 
   constructor(private readonly deps: ServiceDeps) {
     const funnel = (caller: string, event: FunnelEvent) => deps.onFunnel?.(caller, event);
-    this.records = new Records(deps.store, deps.clock, funnel);
-    this.gate = new NumberGate(deps.store, deps.limiter, deps.settings, funnel);
-    this.starts = new StartProtocol(deps.store, deps.gateway, deps.clock, deps.settings, this.records);
+    const guard = deps.guard;
+    this.records = new Records(deps.store, deps.clock, funnel, async (record, status) => {
+      await guard?.finished(record, status);
+    });
+    this.gate = new NumberGate(deps.store, deps.limiter, deps.settings, funnel, guard);
+    this.budget = new VonageBudget(
+      deps.gateway,
+      deps.limiter,
+      {
+        callsPerCaller: deps.settings.limits.vonageCallsPerCaller,
+        maxRequestsPerSecond: deps.settings.vonageMaxRequestsPerSecond,
+      },
+      (caller) => deps.onFunnel?.(caller, 'rate_limited'),
+    );
+    const vonage = (ctx: CallContext) => this.budget.for(ctx);
+    this.starts = new StartProtocol(deps.store, vonage, deps.clock, deps.settings, this.records);
   }
 
   async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
@@ -58,6 +73,7 @@ export class VerifyService {
       { check: startedMeanwhile },
     );
     this.funnel(ctx, 'started');
+    await this.deps.guard?.started(ctx, record);
     return this.records.startedView(record);
   }
 
@@ -66,7 +82,7 @@ export class VerifyService {
     return this.withPending(ctx, ref, guard, async (record) => {
       const outcome = record.test
         ? this.records.checkTestCode(this.deps.settings.testNumbers.get(record.phoneNumber) ?? '', code)
-        : await this.deps.gateway.check(record.requestId, code);
+        : await this.budget.for(ctx).check(record.requestId, code);
       switch (outcome.kind) {
         case 'verified': {
           const done = await this.records.finish(record, 'verified');
@@ -92,7 +108,7 @@ export class VerifyService {
     return this.withPending(ctx, ref, undefined, async (record) => {
       const outcome = record.test
         ? { kind: 'done' as const }
-        : await this.deps.gateway.cancel(record.requestId);
+        : await this.budget.for(ctx).cancel(record.requestId);
       if (outcome.kind === 'refused') {
         throw errors.cancelNotAllowed(record.requestId, this.records.cancelWindowLeftSeconds(record));
       }
@@ -109,7 +125,7 @@ export class VerifyService {
       if (record.test) throw errors.noMoreEvents(record.requestId);
       // A resend costs like a send, so it counts against the same limits.
       return this.gate.withSends(ctx, record.phoneNumber, async (attempt) => {
-        const outcome = await this.deps.gateway.triggerNextEvent(record.requestId);
+        const outcome = await this.budget.for(ctx).triggerNextEvent(record.requestId);
         if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
         if (outcome.kind === 'not_found') throw await this.records.endedAtVonage(record);
         attempt.maybeSent = true;

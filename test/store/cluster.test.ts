@@ -19,7 +19,13 @@ beforeAll(async () => {
       LIMIT_SENDS_PER_NUMBER: '4/1h',
       LIMIT_FAILED_CHECKS_PER_NUMBER: '2/1h',
       LIMIT_AUTH_FAILURES_PER_IP: '3/1m',
+      // The abuse guard's scripts run in the cluster too (each scope's keys in one slot).
+      PUMPING_GUARD: 'enforce',
+      PUMPING_MIN_SETTLED: '2',
+      PUMPING_MIN_CONVERSION: '0.5',
+      LIMIT_SENDS_PER_COUNTRY: '1000/1h,5000/1d',
     },
+    guardSweepMs: 0,
   });
 }, 60_000);
 
@@ -196,6 +202,21 @@ async function keyslot(key: string): Promise<number> {
   return Number((await cluster?.cli(port, 'cluster', 'keyslot', key))?.trim());
 }
 
+test('abuse guard through the cluster: outcomes, the sweep and a prefix block, with no CROSSSLOT', async () => {
+  // A US range (the other tests' UK numbers do not share its prefix or country).
+  const prefix = `+1201555${String(Math.floor(Math.random() * 10)).padStart(1, '0')}`;
+  const first = await requestCode(`${prefix}101`);
+  await requestCode(`${prefix}102`, 'beta');
+  h.sim.advance(31_000);
+  expect((await h.as('alpha').post('/api/cancel', { requestId: first.requestId })).status).toBe(200);
+  h.sim.advance(20 * 60_000);
+  expect((await h.composed.guard.sweep()).expired).toBeGreaterThanOrEqual(1);
+  const res = await h.as('beta').post('/api/request-token', { phoneNumber: `${prefix}103` });
+  expect(res.status).toBe(403);
+  expect(res.body).toMatchObject({ code: 'destination_blocked', scope: 'prefix', reason: 'low_conversion' });
+  expect(h.logs.some((line) => line.includes('CROSSSLOT'))).toBe(false);
+});
+
 test('the keys of one verification, and its number limits, sit in one slot on one master', async () => {
   // Fresh verifications with every kind of key: record, current pointer, sends and failed-checks limits.
   const made: { caller: 'alpha' | 'beta'; phoneNumber: string; requestId: string }[] = [];
@@ -235,8 +256,20 @@ test('the keys of one verification, and its number limits, sit in one slot on on
     expect(await keyslot(key)).toBe(await keyslot(caller));
   }
 
+  // The abuse guard: each scope's keys in the slot of its tag; the cross-scope lists in {guard}'s.
+  const guardKeys = [...where.keys()].filter((key) => key.includes('{g:'));
+  expect(guardKeys.length).toBeGreaterThan(0);
+  for (const key of guardKeys) {
+    const tag = /\{(g:[^}]+)\}/.exec(key)?.[1] ?? '';
+    expect(await keyslot(key)).toBe(await keyslot(tag));
+  }
+  for (const key of [...where.keys()].filter((k) => k.includes('{guard}') || k.includes('{vonage}'))) {
+    expect(await keyslot(key)).toBe(await keyslot(key.includes('{guard}') ? 'guard' : 'vonage'));
+  }
+
   // No key escaped the grouping above unexplained, and the data really is spread over the masters.
-  const known = /:(cur|limit:failed|limit:sends|limit:auth|v:[^:]+)$|:id:\{[^}]+\}$/;
+  const known =
+    /:(cur|limit:failed|limit:sends|limit:auth|limit:vonage|limit:calls|settled|verified|block|blocks|pending|seen:prefix|seen:country|v:[^:]+)$|:id:\{[^}]+\}$/;
   expect([...where.keys()].filter((key) => !known.test(key))).toEqual([]);
   expect(new Set(where.values()).size).toBeGreaterThanOrEqual(2);
 });

@@ -42,6 +42,8 @@ export interface HarnessOptions {
   simUrl?: string;
   clock?: VirtualClock;
   prefix?: string;
+  /** How often the abuse guard sweeps (compose's default otherwise; 0 = never). */
+  guardSweepMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -58,6 +60,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     VONAGE_TIMEOUT_MS: '2000',
     REDIS_KEY_PREFIX: prefix,
     LOG_LEVEL: 'debug',
+    // On the virtual clock time stands still unless a test moves it, so the account-wide Vonage rate,
+    // the per-caller call budget, the prefix velocity and the conversion guard would refuse ordinary
+    // test traffic; their own suites (test/verification/guard*.test.ts, vonage-budget.test.ts) set them.
+    VONAGE_MAX_REQUESTS_PER_SECOND: '100000',
+    LIMIT_VONAGE_CALLS_PER_CALLER: '1000000/1m',
+    LIMIT_SENDS_PER_PREFIX: '1000000/1h',
+    PUMPING_GUARD: 'off',
     ...(options.redis === false ? {} : { REDIS_URL: testRedisUrl() }),
     ...options.env,
   });
@@ -71,6 +80,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const composed = await compose(config, createLogger(config.LOG_LEVEL, sink), {
     clock,
     defaultMetrics: false,
+    ...(options.guardSweepMs !== undefined ? { guardSweepMs: options.guardSweepMs } : {}),
   });
   const http = supertest(composed.app);
   const as = (caller: keyof typeof KEYS) => ({

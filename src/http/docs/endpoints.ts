@@ -148,6 +148,7 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
         ...UPSTREAM,
         'invalid_phone_number',
         'country_not_allowed',
+        'destination_blocked',
         'verification_in_progress',
         'concurrent_verification',
         'number_not_supported',
@@ -155,7 +156,7 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
       ],
       overrides: {
         rate_limited: {
-          when: 'Too many codes for this number or by this caller (`LIMIT_SENDS_PER_NUMBER`, `LIMIT_SENDS_PER_CALLER`), or too many failed authentications from this address.',
+          when: 'Too many codes for this number, by this caller, to this prefix or to this country (`LIMIT_SENDS_PER_NUMBER`, `LIMIT_SENDS_PER_CALLER`, `LIMIT_SENDS_PER_PREFIX`, `LIMIT_SENDS_PER_COUNTRY`), too many Vonage calls for this caller (`LIMIT_VONAGE_CALLS_PER_CALLER`), or too many failed authentications from this address.',
           example: ERROR_CATALOGUE.rate_limited.example,
         },
       },
@@ -233,7 +234,7 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
           content: json(nextEventResponse, { requestId: EXAMPLE_REQUEST_ID }),
         },
       },
-      errors: [...API_BASE, ...JSON_BODY, ...UPSTREAM, ...EXISTING, 'no_more_events'],
+      errors: [...API_BASE, ...JSON_BODY, ...UPSTREAM, ...EXISTING, 'no_more_events', 'destination_blocked'],
     },
     getVerification: {
       route: {

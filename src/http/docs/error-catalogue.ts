@@ -35,6 +35,10 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     when: 'Missing or unknown API key in `Authorization: Bearer <key>`.',
     example: errors.unauthorized(),
   },
+  destination_blocked: {
+    when: "The abuse guard blocks codes to this number's prefix (all but its last 3 digits) or country for now: with at least `PUMPING_MIN_SETTLED` outcomes known over `PUMPING_WINDOW`, fewer than `PUMPING_MIN_CONVERSION` of its codes were verified. `reason` (`low_conversion`), `scope` (`prefix` or `country`) and `retryAfterSeconds` say why, what and for how long. Nothing is sent.",
+    example: errors.destinationBlocked('prefix', 3600),
+  },
   country_not_allowed: {
     when: "The number's country is not in `ALLOWED_COUNTRIES`.",
     example: errors.countryNotAllowed('FR'),

@@ -2,7 +2,7 @@
 // sliding-window arithmetic lives in `wait`, used both to reserve and to guard the memory store's lock.
 
 import type { Clock } from '../../clock';
-import type { LimitRule } from '../../config';
+import { type Limit, longestWindowMs } from '../../config';
 import {
   type LimitDecision,
   type LimitSubject,
@@ -38,18 +38,18 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 
   /** How long until the subject's window has room (0: it has room now). */
-  waitMs(subject: LimitSubject, rule: LimitRule): number {
-    return this.wait(keyOf(subject), rule, this.clock.now());
+  waitMs(subject: LimitSubject, limit: Limit): number {
+    return this.wait(keyOf(subject), limit, this.clock.now());
   }
 
-  async reserve(subject: LimitSubject, rule: LimitRule): Promise<LimitDecision> {
+  async reserve(subject: LimitSubject, limit: Limit): Promise<LimitDecision> {
     const key = keyOf(subject);
     const now = this.clock.now();
-    const retryAfterMs = this.wait(key, rule, now);
+    const retryAfterMs = this.wait(key, limit, now);
     if (retryAfterMs > 0) return { allowed: false, retryAfterMs };
     const member = newMember(now);
     const hits = [...(this.windows.get(key)?.hits ?? []), { at: now, member }];
-    this.windows.set(key, { windowMs: rule.windowMs, hits });
+    this.windows.set(key, { windowMs: longestWindowMs(limit), hits });
     return { allowed: true, reservation: { key, member } };
   }
 
@@ -61,14 +61,23 @@ export class MemoryRateLimiter implements RateLimiter {
     else this.windows.set(reservation.key, { ...window, hits: remaining });
   }
 
-  /** The sliding window: drops hits older than the window, then how long until the oldest leaves it. */
-  private wait(key: string, rule: LimitRule, now: number): number {
+  /**
+   * The sliding windows: drops hits older than the longest, then, for each rule that is full, how long
+   * until enough hits leave its window; the longest of those waits (0: every rule has room).
+   */
+  private wait(key: string, limit: Limit, now: number): number {
     this.sweep(now);
-    const hits = (this.windows.get(key)?.hits ?? []).filter((hit) => hit.at > now - rule.windowMs);
+    const longest = longestWindowMs(limit);
+    const hits = (this.windows.get(key)?.hits ?? []).filter((hit) => hit.at > now - longest);
     if (hits.length === 0) this.windows.delete(key);
-    else this.windows.set(key, { windowMs: rule.windowMs, hits });
-    const oldest = hits[0]?.at ?? now;
-    return hits.length >= rule.count ? Math.max(1, oldest + rule.windowMs - now) : 0;
+    else this.windows.set(key, { windowMs: longest, hits });
+    let wait = 0;
+    for (const rule of limit.rules) {
+      const inWindow = hits.filter((hit) => hit.at > now - rule.windowMs);
+      const leaving = inWindow[inWindow.length - rule.count];
+      if (leaving) wait = Math.max(wait, Math.max(1, leaving.at + rule.windowMs - now));
+    }
+    return wait;
   }
 
   /**

@@ -9,6 +9,16 @@
 //   <prefix>{caller:+number}:limit:failed    sorted set: wrong codes for the number
 //   <prefix>{caller}:limit:sends             sorted set: codes sent by the caller
 //   <prefix>{ip:<address>}:limit:auth        sorted set: failed authentications from an address
+//   <prefix>{caller}:limit:vonage            sorted set: Vonage calls made for the caller
+//   <prefix>{vonage}:limit:calls             sorted set: every Vonage call of the account (all instances)
+//   <prefix>{g:prefix:+4474001234}:...       one guard scope (a number prefix, or {g:country:GB}):
+//        :limit:sends                        sorted set: codes started to the scope, all callers
+//        :settled                            sorted set: known outcomes (member request id, score when known)
+//        :verified                           sorted set: the verified ones among them
+//        :block                              the scope's block (JSON), expiring when the block ends
+//   <prefix>{guard}:pending                  sorted set: started codes not yet settled, scored by expiry
+//   <prefix>{guard}:blocks                   sorted set: current blocks ("scope|value"), scored by their end
+//   <prefix>{guard}:seen:prefix|country      sorted set: scopes with outcomes, scored by the latest
 //   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
 //   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
 //   <prefix>seen:{<requestId>}               when an in-flight request id without a record was first seen
@@ -70,6 +80,27 @@ export class RedisKeys {
         return `${this.prefix}{${subject.caller}}:limit:sends`;
       case 'authFailuresPerIp':
         return `${this.prefix}{ip:${subject.ip}}:limit:auth`;
+      case 'sendsPerPrefix':
+        return `${this.scope('prefix', subject.prefix)}:limit:sends`;
+      case 'sendsPerCountry':
+        return `${this.scope('country', subject.country)}:limit:sends`;
+      case 'vonageCallsPerCaller':
+        return `${this.prefix}{${subject.caller}}:limit:vonage`;
+      case 'vonageCallsOfAccount':
+        return `${this.prefix}{vonage}:limit:calls`;
     }
+  }
+
+  /**
+   * One guard scope's tag: its velocity window, outcomes and block share one slot, so the admission
+   * script (block, conversion, velocity) and the settle script each touch one slot only.
+   */
+  scope(scope: 'prefix' | 'country', value: string): string {
+    return `${this.prefix}{g:${scope}:${value}}`;
+  }
+
+  /** Keys of the guard that span scopes: each its own slot ({guard}). */
+  guard(name: 'pending' | 'blocks' | 'seen:prefix' | 'seen:country'): string {
+    return `${this.prefix}{guard}:${name}`;
   }
 }

@@ -2,9 +2,10 @@
 // count exactly. Key names come from keys.ts.
 
 import type { Clock } from '../../clock';
-import type { LimitRule } from '../../config';
+import type { Limit } from '../../config';
 import { errors } from '../../errors';
 import {
+  flatRules,
   type LimitDecision,
   type LimitSubject,
   newMember,
@@ -22,13 +23,13 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly clock: Clock,
   ) {}
 
-  async reserve(subject: LimitSubject, rule: LimitRule): Promise<LimitDecision> {
+  async reserve(subject: LimitSubject, limit: Limit): Promise<LimitDecision> {
     const key = this.keys.limit(subject);
     const now = this.clock.now();
     const member = newMember(now);
     let wait: unknown;
     try {
-      wait = await this.redis.eval(RESERVE, 1, key, now, rule.windowMs, rule.count, member);
+      wait = await this.redis.eval(RESERVE, 1, key, now, member, ...flatRules(limit));
     } catch (cause) {
       throw errors.storeUnavailable(cause);
     }

@@ -3,40 +3,56 @@
 // both window scripts share.
 
 /**
- * Lua: drops the window's entries older than `window` ms and returns how long until it has room for
- * one more (0: it has room now).
+ * Lua: a limit is one or more rules over one sorted set (`300/1m,20000/1d` share it). Drops entries
+ * older than the longest window and returns how long until every rule has room for one more (0: room
+ * now) and the longest window. `rules` is a flat list {count, window ms, count, window ms, ...}.
  */
 const WINDOW_WAIT = `
-local function window_wait(key, now, window, limit)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) < limit then return 0 end
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now)
+local function read_rules(from)
+  local rules = {}
+  for i = from, #ARGV do rules[#rules + 1] = tonumber(ARGV[i]) end
+  return rules
+end
+local function window_wait(key, now, rules)
+  local longest = 0
+  for i = 2, #rules, 2 do if rules[i] > longest then longest = rules[i] end end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+  local wait = 0
+  for i = 1, #rules, 2 do
+    local limit, window = rules[i], rules[i + 1]
+    local since = '(' .. string.format('%.0f', now - window)
+    local count = redis.call('ZCOUNT', key, since, '+inf')
+    if count >= limit then
+      local entry = redis.call('ZRANGEBYSCORE', key, since, '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
+      wait = math.max(wait, math.max(1, tonumber(entry[2]) + window - now))
+    end
+  end
+  return wait, longest
 end
 `;
 
 /**
- * Takes a slot in a window, or says how long until one frees up (ms > 0). The key's expiry is set in
- * the same step. KEYS[1] window; ARGV now, window ms, limit, member. Exported for bench/micro-redis.ts.
+ * Takes a slot in a limit's window, or says how long until one frees up (ms > 0). The key's expiry is
+ * set in the same step. KEYS[1] window; ARGV now, member, then the rules (count, window ms, ...).
+ * Exported for bench/micro-redis.ts.
  */
 export const RESERVE = `${WINDOW_WAIT}
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local wait = window_wait(KEYS[1], now, window, tonumber(ARGV[3]))
+local wait, longest = window_wait(KEYS[1], now, read_rules(3))
 if wait > 0 then return wait end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], longest)
 return 0
 `;
 
 /**
  * Takes the number's lock unless the guard's window (KEYS[2], same hash tag) is full:
  * 0 = taken, -1 = held by another request, n > 0 = full for n more ms.
- * KEYS[1] lock[, KEYS[2] guard window]; ARGV token, ttl ms[, now, window ms, limit].
+ * KEYS[1] lock[, KEYS[2] guard window]; ARGV token, ttl ms[, now, then the rules (count, window ms, ...)].
  */
 export const LOCK = `${WINDOW_WAIT}
 if #KEYS > 1 then
-  local wait = window_wait(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+  local wait = window_wait(KEYS[2], tonumber(ARGV[3]), read_rules(4))
   if wait > 0 then return wait end
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
@@ -84,4 +100,71 @@ return 1
 export const IDEMPOTENCY_RELEASE = `
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+`;
+
+/**
+ * The abuse guard's admission for one scope (every key in the scope's slot): its block (an existing
+ * one, or a new one when, with enough outcomes known, too few were verified), then its velocity
+ * window. KEYS[1] velocity window, KEYS[2] settled outcomes, KEYS[3] verified outcomes, KEYS[4] block.
+ * ARGV now, member, check conversion (0/1), enforce (0/1), window ms, min settled, min conversion,
+ * block ms, then the velocity rules (count, window ms, ...; none = not limited). The block holds
+"settled:verified:since:until" on the caller's clock (its PX only cleans up), so a block ends on the
+same clock that started it.
+ * Returns {kind (0 passed, 1 blocked, 2 velocity full), ms (block left, or velocity wait), started
+ * (1: this call began the block), settled, verified, block ms left}.
+ */
+export const GUARD_ADMIT = `${WINDOW_WAIT}
+local now = tonumber(ARGV[1])
+local block_ms, started, settled, verified = 0, 0, 0, 0
+if ARGV[3] == '1' then
+  local cutoff = now - tonumber(ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cutoff)
+  settled = redis.call('ZCARD', KEYS[2])
+  verified = redis.call('ZCARD', KEYS[3])
+  local block = redis.call('GET', KEYS[4])
+  local until_at = block and tonumber(string.match(block, ':(%d+)$')) or 0
+  if until_at > now then
+    block_ms = until_at - now
+  elseif settled >= tonumber(ARGV[6]) and verified < tonumber(ARGV[7]) * settled then
+    block_ms = tonumber(ARGV[8])
+    local value = settled .. ':' .. verified .. ':' .. ARGV[1] .. ':' .. string.format('%.0f', now + block_ms)
+    redis.call('SET', KEYS[4], value, 'PX', block_ms)
+    started = 1
+  end
+end
+if block_ms > 0 and ARGV[4] == '1' then return {1, block_ms, started, settled, verified, block_ms} end
+local rules = read_rules(9)
+if #rules > 0 then
+  local wait, longest = window_wait(KEYS[1], now, rules)
+  if wait > 0 then return {2, wait, started, settled, verified, block_ms} end
+  redis.call('ZADD', KEYS[1], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], longest)
+end
+return {0, 0, started, settled, verified, block_ms}
+`;
+
+/**
+ * Records one outcome in a scope (same slot): KEYS[1] settled, KEYS[2] verified; ARGV now, request
+ * id, verified (0/1), window ms. Members are request ids, so a repeat changes nothing.
+ */
+export const GUARD_SETTLE = `
+local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2]) end
+for i = 1, 2 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
+return 1
+`;
+
+/**
+ * Takes up to ARGV[2] members of the sorted set KEYS[1] scored at or before ARGV[1] (now): returns
+ * them and removes them in one step, so each is handed to exactly one instance.
+ */
+export const TAKE_DUE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
 `;

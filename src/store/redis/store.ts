@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { errors } from '../../errors';
+import { flatRules } from '../limiter';
 import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
@@ -101,8 +102,7 @@ export class RedisVerificationStore implements VerificationStore {
             token,
             ttl,
             this.clock.now(),
-            guard.rule.windowMs,
-            guard.rule.count,
+            ...flatRules(guard.rule),
           )
         : await this.redis.eval(LOCK, 1, key, token, ttl);
     } catch (cause) {
