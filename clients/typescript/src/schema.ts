@@ -538,9 +538,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `country_not_allowed`: The number's country is not in `ALLOWED_COUNTRIES`. */
+            /**
+             * @description `country_not_allowed`: The number's country is not in `ALLOWED_COUNTRIES`.
+             *
+             *     `destination_blocked`: The abuse guard blocks codes to this number's prefix (all but its last 3 digits) or country for now: with at least `PUMPING_MIN_SETTLED` outcomes known over `PUMPING_WINDOW`, fewer than `PUMPING_MIN_CONVERSION` of its codes were verified. `reason` (`low_conversion`), `scope` (`prefix` or `country`) and `retryAfterSeconds` say why, what and for how long. Nothing is sent.
+             */
             403: {
                 headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
                     /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
@@ -599,7 +608,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: Too many codes for this number or by this caller (`LIMIT_SENDS_PER_NUMBER`, `LIMIT_SENDS_PER_CALLER`), or too many failed authentications from this address. */
+            /** @description `rate_limited`: Too many codes for this number, by this caller, to this prefix or to this country (`LIMIT_SENDS_PER_NUMBER`, `LIMIT_SENDS_PER_CALLER`, `LIMIT_SENDS_PER_PREFIX`, `LIMIT_SENDS_PER_COUNTRY`), too many Vonage calls for this caller (`LIMIT_VONAGE_CALLS_PER_CALLER`), or too many failed authentications from this address. */
             429: {
                 headers: {
                     /**
@@ -1099,6 +1108,22 @@ export interface operations {
             /** @description `unauthorized`: Missing or unknown API key in `Authorization: Bearer <key>`. */
             401: {
                 headers: {
+                    /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `destination_blocked`: The abuse guard blocks codes to this number's prefix (all but its last 3 digits) or country for now: with at least `PUMPING_MIN_SETTLED` outcomes known over `PUMPING_WINDOW`, fewer than `PUMPING_MIN_CONVERSION` of its codes were verified. `reason` (`low_conversion`), `scope` (`prefix` or `country`) and `retryAfterSeconds` say why, what and for how long. Nothing is sent. */
+            403: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
                     /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
