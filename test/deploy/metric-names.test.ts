@@ -6,13 +6,6 @@
 import { type ServiceProcess, startService } from '../support/service-process';
 import { alertRules, dashboardExpressions, type ExpressionNames, namesIn } from './promql';
 
-// Metrics promised by issue 13 (the abuse guard, being built in parallel), not in /metrics yet:
-// otp_guard_decisions_total{scope,decision,reason} and the gauge otp_guard_active_blocks. The rules and
-// the dashboard already use them; everything else is checked. When the guard lands, its metrics appear
-// and the last test below fails until they are removed from this list (then their labels are checked
-// like every other metric's).
-const PROMISED_BY_ISSUE_13 = new Set(['otp_guard_decisions_total', 'otp_guard_active_blocks']);
-
 // Series Prometheus makes itself for every scrape target, never in /metrics.
 const FROM_PROMETHEUS = new Set(['up']);
 
@@ -104,14 +97,11 @@ test('the rules and the dashboard name metrics at all (the reader is not vacuous
   });
 });
 
-test('every metric they name is in /metrics (or promised by issue 13, or made by Prometheus)', () => {
+test('every metric they name is in /metrics (or made by Prometheus)', () => {
   const missing = sources.flatMap(({ source, names }) =>
     names.selectors
       .map((selector) => selector.metric)
-      .filter(
-        (metric) =>
-          !metrics.names.has(metric) && !PROMISED_BY_ISSUE_13.has(metric) && !FROM_PROMETHEUS.has(metric),
-      )
+      .filter((metric) => !metrics.names.has(metric) && !FROM_PROMETHEUS.has(metric))
       .map((metric) => `${source}: ${metric}`),
   );
   expect(missing).toEqual([]);
@@ -120,9 +110,7 @@ test('every metric they name is in /metrics (or promised by issue 13, or made by
 test('every label they match or group by is on the metrics they select', () => {
   const problems: string[] = [];
   for (const { source, names } of sources) {
-    const checked = names.selectors.filter(
-      (s) => !PROMISED_BY_ISSUE_13.has(s.metric) && !FROM_PROMETHEUS.has(s.metric),
-    );
+    const checked = names.selectors.filter((s) => !FROM_PROMETHEUS.has(s.metric));
     const available = new Set([...TARGET_LABELS]);
     for (const selector of checked) {
       const labels = metrics.labels.get(selector.metric) ?? new Set<string>();
@@ -140,8 +128,4 @@ test('every label they match or group by is on the metrics they select', () => {
     }
   }
   expect(problems).toEqual([]);
-});
-
-test('the metrics promised by issue 13 are still missing (remove them from the list once they exist)', () => {
-  expect([...PROMISED_BY_ISSUE_13].filter((metric) => metrics.names.has(metric))).toEqual([]);
 });
