@@ -92,7 +92,8 @@ function searchable(line: string): string {
   const { time: _time, pid: _pid, hostname: _hostname, responseTime: _responseTime, ...rest } = parsed;
   let text = JSON.stringify(rest);
   for (const id of [...ids, ...messages().map((m) => m.requestId)]) text = text.split(id).join('<id>');
-  return text.replace(UUID, '<uuid>');
+  // Redis error replies name the Lua script by its SHA1, whose hex may hold a long digit run.
+  return text.replace(UUID, '<uuid>').replace(/script: [0-9a-f]{40}/g, 'script: <sha1>');
 }
 
 function secrets(): { codes: string[]; literals: string[] } {
