@@ -3,7 +3,8 @@
 // waiting costs little: a waiter is woken when a holder in its own process lets go, and backs off when
 // the holder is another instance, instead of running the lock script every few milliseconds. Scripts
 // run are counted with INFO commandstats on a redis-server of this test's own; Vonage answers start
-// 2 s late through a delay proxy in front of the simulator.
+// 3 s late through a delay proxy in front of the simulator (the issue saw 1.9 s; longer keeps a loaded
+// machine from letting a racer arrive after the winner has finished).
 
 import { VirtualClock } from '../../src/clock';
 import { LONGEST_VONAGE_CALLS, loadConfig, lockTimings, shutdownGraceMs } from '../../src/config';
@@ -13,7 +14,7 @@ import { type Harness, startHarness, ukMobile, VONAGE } from '../support/harness
 import { type RedisServer, startRedisServer } from '../support/redis-server';
 
 const RACERS = 100;
-const VONAGE_DELAY_MS = 2_000;
+const VONAGE_DELAY_MS = 3_000;
 
 let redis: RedisServer;
 let sim: VerifySimulator;
@@ -81,8 +82,8 @@ test(`${RACERS} racing request-tokens over two instances: waiters on the other o
   expect(statuses.filter((s) => s === '201')).toHaveLength(1);
   expect(statuses.filter((s) => s === '409 verification_in_progress')).toHaveLength(RACERS - 1);
   expect(ids.size).toBe(1);
-  // Half the waiters poll across the 2 s start with a backoff growing to 500 ms: about ten tries each.
-  expect(scripts).toBeLessThanOrEqual(RACERS * 7);
+  // Half the waiters poll across the 3 s start with a backoff growing to 500 ms: about a dozen tries each.
+  expect(scripts).toBeLessThanOrEqual(RACERS * 8);
 }, 60_000);
 
 test('the lock outlives the longest path of a request, and the shutdown grace covers a wait plus that path', () => {
