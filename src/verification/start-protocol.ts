@@ -151,7 +151,9 @@ export class StartProtocol {
   private async notOurs(requestId: string): Promise<ApiError> {
     const lifetimeMs = longestVerificationMs(this.settings);
     const now = this.clock.now();
-    const firstSeen = await this.store.firstSeenInFlight(requestId, now, lifetimeMs);
+    // The wait is a courtesy: a store that cannot note the id (full, say) still gets the caller its 409.
+    const firstSeen = await this.store.firstSeenInFlight(requestId, now, lifetimeMs).catch(() => undefined);
+    if (firstSeen === undefined) return errors.concurrentVerification();
     return errors.concurrentVerification(Math.max(1, (firstSeen + lifetimeMs - now) / 1000));
   }
 
