@@ -202,6 +202,7 @@ describe('CORS_ORIGINS', () => {
     const listed = await h.as('alpha').get('/api/verifications/abc').set('Origin', 'https://app.example.com');
     expect(listed.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(listed.headers['access-control-expose-headers']).toContain('Retry-After');
+    expect(listed.headers['access-control-expose-headers']).toContain('Idempotent-Replayed');
     const preflight = await h.http
       .options('/api/request-token')
       .set('Origin', 'https://app.example.com')
@@ -210,6 +211,7 @@ describe('CORS_ORIGINS', () => {
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(preflight.headers['access-control-allow-headers']?.toLowerCase()).toContain('authorization');
+    expect(preflight.headers['access-control-allow-headers']?.toLowerCase()).toContain('idempotency-key');
 
     for (const origin of [
       'https://evil.example.com',
