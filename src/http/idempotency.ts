@@ -143,7 +143,11 @@ function hold(res: Response, held: Held): void {
     if (bytes) chunks.push(bytes);
     return write(...args);
   }) as Response['write'];
+  let ending = false;
   res.end = ((...args: unknown[]) => {
+    // One answer per request: a second end while the first is being kept would answer something else.
+    if (ending) return res;
+    ending = true;
     clearInterval(renewal);
     const bytes = typeof args[0] === 'function' ? undefined : chunkBytes(args[0], args[1]);
     if (bytes) chunks.push(bytes);
@@ -157,7 +161,11 @@ function hold(res: Response, held: Held): void {
         // The answer still goes out; the key stays held until its lease ends, then a retry runs again.
         log?.warn({ err: error, status }, 'idempotency answer not kept');
       })
-      .finally(() => end(...args));
+      .finally(() => {
+        // The status this answer was kept with, whatever was set while it was being kept.
+        res.statusCode = status;
+        end(...args);
+      });
     return res;
   }) as Response['end'];
 }

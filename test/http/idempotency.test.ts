@@ -522,7 +522,7 @@ describe('Idempotency-Key in sandbox mode (the in-memory store)', () => {
 });
 
 describe('the middleware on a bare app', () => {
-  test('a kept answer replays its Location header and status; a 5xx or 3xx frees the key', async () => {
+  test('a kept answer replays its Location header and status; a 5xx or 3xx frees the key; a second end is ignored', async () => {
     const clock = new VirtualClock(0);
     const store = new MemoryIdempotencyStore(clock);
     let runs = 0;
@@ -530,6 +530,10 @@ describe('the middleware on a bare app', () => {
       app.post('/created', (_req, res) => {
         runs += 1;
         res.status(201).location(`/things/${runs}`).json({ run: runs });
+      });
+      app.post('/twice', (_req, res) => {
+        res.json({ first: true });
+        res.status(500).end('second');
       });
       app.post('/failing', (_req, res) => {
         runs += 1;
@@ -554,6 +558,13 @@ describe('the middleware on a bare app', () => {
     }
     expect(statuses).toEqual([303, 503, 303]);
     expect(runs).toBe(3);
+
+    // A handler that ends twice: the first answer is the one sent and kept.
+    const twice = await http.post('/twice').set('Idempotency-Key', 'k3').send({});
+    const twiceAgain = await http.post('/twice').set('Idempotency-Key', 'k3').send({});
+    expect([twice.status, twice.text]).toEqual([200, '{"first":true}']);
+    expect([twiceAgain.status, twiceAgain.text]).toEqual([200, '{"first":true}']);
+    expect(twiceAgain.headers['idempotent-replayed']).toBe('true');
   });
 });
 
