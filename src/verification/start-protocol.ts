@@ -11,16 +11,27 @@ import { maskPhone } from './phone';
 import type { Records } from './records';
 import type { CallContext, RequestTokenInput, SendAttempt, ServiceSettings } from './types';
 
+/** Deliveries of each v1 workflow (1: SMS, voice, voice; ... 6: SMS; 7: voice). */
+const DELIVERIES: Readonly<Record<number, number>> = { 1: 3, 2: 3, 3: 2, 4: 2, 5: 2, 6: 1, 7: 1 };
+
 /**
- * The longest Vonage keeps a v1 verification with default delivery timings: workflows 1 and 2 wait
- * 125 + 180 + 300 s, the others at most 2 x 300 s (docs: Vonage's workflows), or the PIN's expiry if longer.
+ * The longest Vonage keeps a v1 verification started with these parameters: its deliveries' waits
+ * (next_event_wait each, or the default timings: 125 + 180 + 300 s for workflows 1 and 2, 300 s each
+ * otherwise), or its PIN's expiry if that is longer.
  */
-function longestVerificationMs(settings: ServiceSettings): number {
-  return Math.max(605, settings.pinExpirySeconds) * 1000;
+function vonageLifetimeMs(params: Pick<StartParams, 'workflowId' | 'pinExpiry' | 'nextEventWait'>): number {
+  const deliveries = DELIVERIES[params.workflowId] ?? 3;
+  const defaultWaits = params.workflowId === 1 || params.workflowId === 2 ? 605 : deliveries * 300;
+  const waits = params.nextEventWait ? deliveries * params.nextEventWait : defaultWaits;
+  return Math.max(waits, params.pinExpiry) * 1000;
 }
 
-/** How long a timed-out start is remembered: longer than any Vonage workflow lasts. */
-const UNCERTAIN_START_MEMORY_MS = 60 * 60 * 1000;
+/**
+ * How long a timed-out start is remembered: as long as the code it may have sent can live at Vonage
+ * (plus a few seconds of clock skew). Not longer: a note that outlived its code could claim another
+ * caller's later start as this caller's.
+ */
+const uncertainStartMemoryMs = (params: StartParams) => vonageLifetimeMs(params) + 5_000;
 
 type InFlight = Extract<StartOutcome, { kind: 'in_flight' }>;
 
@@ -85,7 +96,7 @@ export class StartProtocol {
         attempt.maybeSent = true;
         const now = this.clock.now();
         await this.store
-          .noteUncertainStart(ctx.caller, params.phoneNumber, now, UNCERTAIN_START_MEMORY_MS)
+          .noteUncertainStart(ctx.caller, params.phoneNumber, now, uncertainStartMemoryMs(params))
           .catch((noteError: unknown) =>
             ctx.log.warn({ err: noteError }, 'could not note an uncertain start'),
           );
@@ -146,10 +157,15 @@ export class StartProtocol {
   /**
    * Status 10 with an id this caller has no record of: another caller's verification, or this caller's
    * own whose record Redis lost. Either way it ends when Vonage ends it, and the wait is counted from
-   * when the service first saw the id, up to the longest a verification of this service's settings lives.
+   * when the service first saw the id, up to how long a verification with this service's defaults lives.
    */
   private async notOurs(requestId: string): Promise<ApiError> {
-    const lifetimeMs = longestVerificationMs(this.settings);
+    // Its parameters are unknown: this service's defaults are the best guess.
+    const { settings } = this;
+    const lifetimeMs = vonageLifetimeMs({
+      workflowId: settings.workflowId,
+      pinExpiry: settings.pinExpirySeconds,
+    });
     const now = this.clock.now();
     // The wait is a courtesy: a store that cannot note the id (full, say) still gets the caller its 409.
     const firstSeen = await this.store.firstSeenInFlight(requestId, now, lifetimeMs).catch(() => undefined);

@@ -110,6 +110,36 @@ describe.each([
     await expectOnlyAlphaCanFinish(phoneNumber, orphan, code);
   });
 
+  test("a timed-out start's note ends with its code: it cannot claim another caller's later timed-out start", async () => {
+    const phoneNumber = ukMobile();
+    const { orphan } = await alphaTimesOutAfterVonageSent(phoneNumber);
+    // alpha's code ends at Vonage (workflow 1: 605 s) without alpha ever coming back.
+    sim.advance(611_000);
+    expect(sim.requestState(orphan)?.status).not.toBe('IN PROGRESS');
+    // beta's start reaches Vonage, which sends a code, and beta's answer is lost in turn.
+    proxy.setDelay({ path: START_PATH, ms: TIMEOUT_MS + 1000 });
+    const beta = await h.as('beta').post('/api/request-token', { phoneNumber });
+    expect(problem(beta)).toEqual([504, 'upstream_timeout']);
+    proxy.setDelay(null);
+    const theirs = sim.messages({ number: phoneNumber.slice(1) }).find((m) => m.requestId !== orphan);
+    if (!theirs) throw new Error("Vonage should have sent beta's code");
+    // alpha's old note must not make beta's code alpha's.
+    const alpha = await h.as('alpha').post('/api/request-token', { phoneNumber });
+    expect(problem(alpha)).toEqual([409, 'concurrent_verification']);
+    expect(alpha.body.requestId).toBeUndefined();
+    expect(
+      problem(await h.as('alpha').post('/api/verify-token', { phoneNumber, code: theirs.code })),
+    ).toEqual([404, 'verification_not_found']);
+    // beta adopts its own code.
+    const own = await h.as('beta').post('/api/request-token', { phoneNumber });
+    expect(problem(own)).toEqual([409, 'verification_in_progress']);
+    expect(own.body.requestId).toBe(theirs.requestId);
+    expect(
+      (await h.as('beta').post('/api/verify-token', { requestId: theirs.requestId, code: theirs.code }))
+        .status,
+    ).toBe(200);
+  });
+
   test('both starts hang (nothing reached Vonage): the first retry starts a code, the other caller gets 409', async () => {
     const phoneNumber = ukMobile();
     sim.setFault({ mode: 'hang', operations: ['start'], times: 2 });

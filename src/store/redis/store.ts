@@ -16,6 +16,8 @@ import { LOCK, UNLOCK } from './scripts';
 interface UncertainNote {
   caller: string;
   at: number;
+  /** When it ends, by the service's clock (the key's own expiry is only for clean-up). */
+  until: number;
 }
 
 interface IndexEntry {
@@ -122,18 +124,29 @@ export class RedisVerificationStore implements VerificationStore {
 
   async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
     const key = this.keys.uncertain(phoneNumber);
-    const note: UncertainNote = { caller, at };
-    // NX: the first timed-out start claims the number; a later one (any caller's) got status 10 at best.
-    await this.run(() =>
-      this.redis.set(key, JSON.stringify(note), 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX'),
-    );
+    const note: UncertainNote = { caller, at, until: this.clock.now() + ttlMs };
+    const px = Math.max(1000, Math.ceil(ttlMs));
+    await this.run(async () => {
+      // NX: the first timed-out start claims the number; a later one (any caller's) got status 10 at
+      // best. A note past its end (by the service's clock) is replaced.
+      if ((await this.redis.set(key, JSON.stringify(note), 'PX', px, 'NX')) === 'OK') return;
+      if ((await this.readNote(phoneNumber)) === undefined) {
+        await this.redis.set(key, JSON.stringify(note), 'PX', px);
+      }
+    });
   }
 
   async uncertainStartAt(caller: string, phoneNumber: string): Promise<number | undefined> {
-    const raw = await this.run(() => this.redis.get(this.keys.uncertain(phoneNumber)));
+    const note = await this.run(() => this.readNote(phoneNumber));
+    return note?.caller === caller ? note.at : undefined;
+  }
+
+  /** The number's uncertain-start note, unless it has ended. */
+  private async readNote(phoneNumber: string): Promise<UncertainNote | undefined> {
+    const raw = await this.redis.get(this.keys.uncertain(phoneNumber));
     if (raw === null) return undefined;
     const note = JSON.parse(raw) as UncertainNote;
-    return note.caller === caller ? note.at : undefined;
+    return note.until > this.clock.now() ? note : undefined;
   }
 
   async firstSeenInFlight(requestId: string, now: number, ttlMs: number): Promise<number> {
