@@ -31,8 +31,8 @@ export class RedisGuardStore implements GuardStore {
   ) {}
 
   async admit(request: AdmitRequest, now: number): Promise<Admission> {
-    const tag = this.keys.scope(request.scope, request.value);
-    const velocity = `${tag}:limit:sends`;
+    const scope = this.keys.guardScope(request.scope, request.value);
+    const velocity = scope.sends;
     const member = newMember(now);
     const rule = request.conversion;
     const args = [
@@ -46,7 +46,7 @@ export class RedisGuardStore implements GuardStore {
       rule?.blockMs ?? 0,
       ...(request.velocity ? flatRules(request.velocity) : []),
     ];
-    const keys = [velocity, `${tag}:settled`, `${tag}:verified`, `${tag}:block`];
+    const keys = [velocity, scope.settled, scope.verified, scope.block];
     const answer = (await this.run(() => this.redis.eval(GUARD_ADMIT, 4, ...keys, ...args))) as number[];
     const [kind = 0, ms = 0, started = 0, settled = 0, verified = 0, blockMs = 0] = answer.map(Number);
     const admission: Admission = {};
@@ -76,12 +76,12 @@ export class RedisGuardStore implements GuardStore {
     await this.run(() =>
       Promise.all(
         scopesOf(code).map(async ([scope, value]) => {
-          const tag = this.keys.scope(scope, value);
+          const keys = this.keys.guardScope(scope, value);
           await this.redis.eval(
             GUARD_SETTLE,
             2,
-            `${tag}:settled`,
-            `${tag}:verified`,
+            keys.settled,
+            keys.verified,
             now,
             code.requestId,
             verified ? 1 : 0,
@@ -119,9 +119,9 @@ export class RedisGuardStore implements GuardStore {
   }
 
   async lift(scope: GuardScope, value: string): Promise<boolean> {
-    const tag = this.keys.scope(scope, value);
+    const keys = this.keys.guardScope(scope, value);
     const removed = await this.run(async () => {
-      const deleted = await this.redis.del(`${tag}:block`, `${tag}:settled`, `${tag}:verified`);
+      const deleted = await this.redis.del(keys.block, keys.settled, keys.verified);
       const listed = await this.redis.zrem(this.keys.guard('blocks'), blockMember({ scope, value }));
       return deleted + listed;
     });
@@ -136,7 +136,7 @@ export class RedisGuardStore implements GuardStore {
     for (let i = 0; i + 1 < listed.length; i += 2) {
       const entry = blockOf(listed[i] ?? '', Number(listed[i + 1]));
       if (!entry) continue;
-      const raw = await this.run(() => this.redis.get(`${this.keys.scope(entry.scope, entry.value)}:block`));
+      const raw = await this.run(() => this.redis.get(this.keys.guardScope(entry.scope, entry.value).block));
       const [settled, verified, since] = (raw ?? '').split(':').map(Number);
       entries.push({
         ...entry,
@@ -155,11 +155,11 @@ export class RedisGuardStore implements GuardStore {
     });
     const counted = await Promise.all(
       values.map(async (value) => {
-        const tag = this.keys.scope(scope, value);
+        const keys = this.keys.guardScope(scope, value);
         const [settled, verified] = await this.run(() =>
           Promise.all([
-            this.redis.zcount(`${tag}:settled`, `(${cutoff}`, '+inf'),
-            this.redis.zcount(`${tag}:verified`, `(${cutoff}`, '+inf'),
+            this.redis.zcount(keys.settled, `(${cutoff}`, '+inf'),
+            this.redis.zcount(keys.verified, `(${cutoff}`, '+inf'),
           ]),
         );
         return { value, settled, verified };

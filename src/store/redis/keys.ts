@@ -27,6 +27,14 @@
 import { createHash } from 'node:crypto';
 import type { LimitSubject } from '../limiter';
 
+/** The keys of one abuse-guard scope. */
+export interface GuardScopeKeys {
+  sends: string;
+  settled: string;
+  verified: string;
+  block: string;
+}
+
 export class RedisKeys {
   constructor(readonly prefix: string) {}
 
@@ -81,9 +89,9 @@ export class RedisKeys {
       case 'authFailuresPerIp':
         return `${this.prefix}{ip:${subject.ip}}:limit:auth`;
       case 'sendsPerPrefix':
-        return `${this.scope('prefix', subject.prefix)}:limit:sends`;
+        return this.guardScope('prefix', subject.prefix).sends;
       case 'sendsPerCountry':
-        return `${this.scope('country', subject.country)}:limit:sends`;
+        return this.guardScope('country', subject.country).sends;
       case 'vonageCallsPerCaller':
         return `${this.prefix}{${subject.caller}}:limit:vonage`;
       case 'vonageCallsOfAccount':
@@ -92,11 +100,18 @@ export class RedisKeys {
   }
 
   /**
-   * One guard scope's tag: its velocity window, outcomes and block share one slot, so the admission
-   * script (block, conversion, velocity) and the settle script each touch one slot only.
+   * One guard scope's keys (a number prefix, or a country): its velocity window, outcomes and block
+   * share the scope's tag, so the admission script (block, conversion, velocity) and the settle script
+   * each touch one slot only.
    */
-  scope(scope: 'prefix' | 'country', value: string): string {
-    return `${this.prefix}{g:${scope}:${value}}`;
+  guardScope(scope: 'prefix' | 'country', value: string): GuardScopeKeys {
+    const tag = `${this.prefix}{g:${scope}:${value}}`;
+    return {
+      sends: `${tag}:limit:sends`,
+      settled: `${tag}:settled`,
+      verified: `${tag}:verified`,
+      block: `${tag}:block`,
+    };
   }
 
   /** Keys of the guard that span scopes: each its own slot ({guard}). */
