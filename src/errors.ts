@@ -144,7 +144,7 @@ export const errors = {
       code: 'verification_in_progress',
       title: 'Verification in progress',
       detail: requestId
-        ? 'A code was sent to this number moments ago and is still valid; use it, or retry later for a new one.'
+        ? 'A verification for this number is still running at the provider, so no new code can be started yet. Its latest code can still be checked with this requestId; a new one can be requested after retryAfterSeconds.'
         : 'Another request for this number is being handled right now; retry in a moment.',
       extensions: { ...(requestId ? { requestId } : {}), ...seconds(retryAfterSeconds) },
     }),
@@ -250,19 +250,31 @@ export const errors = {
       title: 'Internal error',
       detail: 'Something went wrong on our side.',
     }),
-  upstreamError: () =>
+  upstreamError: (cause?: unknown) =>
     new ApiError({
       status: 502,
       code: 'upstream_error',
       title: 'Upstream error',
       detail: 'The verification provider answered with an error.',
+      cause,
     }),
-  upstreamUnavailable: (retryAfterSeconds?: number) =>
+  upstreamUnavailable: (retryAfterSeconds?: number, cause?: unknown) =>
     new ApiError({
       status: 503,
       code: 'upstream_unavailable',
       title: 'Upstream unavailable',
       detail: 'The verification provider cannot be reached right now; try again shortly.',
+      extensions: seconds(retryAfterSeconds),
+      cause,
+    }),
+  /** An earlier call's outcome is unknown and the provider cannot tell it yet (v1 search lags). */
+  outcomeNotYetKnown: (retryAfterSeconds: number) =>
+    new ApiError({
+      status: 503,
+      code: 'upstream_unavailable',
+      title: 'Upstream unavailable',
+      detail:
+        'The outcome of an earlier request for this verification is not known yet; the provider reports it shortly. Retry after retryAfterSeconds.',
       extensions: seconds(retryAfterSeconds),
     }),
   storeUnavailable: (cause?: unknown) =>
@@ -275,12 +287,12 @@ export const errors = {
       cause,
     }),
   /** /readyz's answer when the store does not answer (same code, its own title). */
-  notReady: (cause?: unknown) =>
+  notReady: (cause?: unknown, detail = 'The verification store is not answering.') =>
     new ApiError({
       status: 503,
       code: 'store_unavailable',
       title: 'Not ready',
-      detail: 'The verification store is not answering.',
+      detail,
       cause,
     }),
   idempotencyInProgress: (retryAfterSeconds = 1) =>
@@ -298,8 +310,9 @@ export const errors = {
       title: 'Idempotency-Key reused',
       detail: `This Idempotency-Key was already used for a request with a different ${differs}; use a new key for a new request.`,
     }),
-  upstreamTimeout: () =>
+  upstreamTimeout: (cause?: unknown) =>
     new ApiError({
+      cause,
       status: 504,
       code: 'upstream_timeout',
       title: 'Upstream timeout',

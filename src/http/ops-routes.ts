@@ -4,7 +4,7 @@
 import { type Request, type Response, Router } from 'express';
 import { errors } from '../errors';
 import type { Metrics } from '../metrics';
-import type { VerificationStore } from '../store/store';
+import { storeProblem, type VerificationStore } from '../store/store';
 import { requireBearer } from './auth';
 import { sendProblem } from './error-handler';
 import { OPS_ROUTES, type OpsOperationId } from './routes';
@@ -44,7 +44,7 @@ function handlers(deps: OpsDeps): Record<OpsOperationId, Handler> {
         await deps.store.ping();
         res.json({ status: 'ready', store: 'ok', vonage: deps.sandbox ? 'sandbox' : 'configured' });
       } catch (cause) {
-        sendProblem(res, errors.notReady(cause));
+        sendProblem(res, errors.notReady(cause, storeProblem(cause)));
       }
     },
     metrics: async (_req, res) => {

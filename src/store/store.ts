@@ -25,6 +25,19 @@ export interface VerificationRecord {
   /** A TEST_NUMBERS verification: never sent to Vonage. */
   test?: boolean;
   replacedRequestId?: string;
+  /**
+   * The provider's delivery schedule: ms from each delivery to the next, the last entry to when the
+   * provider ends the verification. `expiresAt` is derived from it (see verification/schedule.ts).
+   */
+  deliveryWaitsMs?: number[];
+  /** The latest delivery known to have moved the schedule (a next-event), zero-based; else the start. */
+  lastDelivery?: { index: number; at: number };
+  /**
+   * Written before each provider call on this verification and cleared by the write that records its
+   * answer: still here on the next request means that call's outcome was lost (a timeout, a reset, or
+   * the store failed after the provider answered), and it is resolved with the provider first.
+   */
+  unknownOutcome?: { operation: 'check' | 'cancel' | 'trigger'; at: number };
 }
 
 /** A rate-limit window (kept by the RateLimiter) that must not be full for the lock to be taken. */
@@ -75,6 +88,27 @@ export interface VerificationStore {
    * `ttlMs`, so the wait it answers counts down instead of starting over on every retry.
    */
   firstSeenInFlight(requestId: string, now: number, ttlMs: number): Promise<number>;
-  /** Throws store_unavailable when the store cannot answer. */
+  /**
+   * Written before every start at the provider (and refused, so nothing is started, when the store cannot
+   * take writes). create() clears it; a definite answer without a new verification clears it through
+   * clearStartIntent. One still there when the next start begins belongs to a start whose outcome was
+   * lost, so it becomes the number's uncertain-start note (if no caller holds it) first.
+   */
+  noteStartIntent(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void>;
+  clearStartIntent(caller: string, phoneNumber: string): Promise<void>;
+  /** Throws store_unavailable when the store cannot answer or cannot take writes (full, read-only). */
   ping(): Promise<void>;
+}
+
+/** What /readyz says is wrong with a store that failed its write probe, from the store's error reply. */
+export function storeProblem(error: unknown): string {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 3 && cause instanceof Error; depth += 1) {
+    if (cause.message.startsWith('OOM')) return 'The verification store is full and refuses writes.';
+    if (cause.message.startsWith('READONLY')) {
+      return 'The verification store is a read-only replica and refuses writes.';
+    }
+    cause = cause.cause;
+  }
+  return 'The verification store is not answering.';
 }

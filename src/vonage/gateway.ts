@@ -21,7 +21,22 @@ export type CheckOutcome =
   | { kind: 'too_many_attempts' }
   | { kind: 'not_found' };
 export type ControlOutcome = { kind: 'done' } | { kind: 'refused' } | { kind: 'not_found' };
-export type VonageOperation = 'start' | 'check' | 'cancel' | 'trigger';
+export type VonageOperation = 'start' | 'check' | 'cancel' | 'trigger' | 'resolve';
+
+/**
+ * What became of a verification after a call whose outcome was lost (a timeout, a reset, a record the
+ * store could not take). `unknown`: the provider cannot tell yet (v1 search lags up to about a minute
+ * after a request ends; v2 waits for its callback), ask again later.
+ */
+export type Resolution =
+  /** Still running; `deliveries` made so far and when the last one was, where the provider says. */
+  | { kind: 'in_progress'; deliveries?: number; lastDeliveryAt?: number }
+  /** `validCodes`: the codes that verified it, where the provider reports them (v1 search does). */
+  | { kind: 'verified'; validCodes?: string[] }
+  | { kind: 'cancelled' }
+  | { kind: 'failed' }
+  | { kind: 'expired' }
+  | { kind: 'unknown' };
 
 /** What the service needs from Vonage Verify. */
 export interface VerifyGateway {
@@ -31,6 +46,13 @@ export interface VerifyGateway {
   check(requestId: string, code: string): Promise<CheckOutcome>;
   cancel(requestId: string): Promise<ControlOutcome>;
   triggerNextEvent(requestId: string): Promise<ControlOutcome>;
+  /** Asks the provider what became of a verification (v1: search; v2: the callbacks' record, or unknown). */
+  resolve(requestId: string): Promise<Resolution>;
+  /**
+   * Seconds from each delivery of a verification started with these parameters to the next, the last
+   * entry to when the provider ends it: the schedule behind `expiresAt` and `retryAfterSeconds`.
+   */
+  deliveryWaitsSeconds(params: Pick<StartParams, 'workflowId' | 'nextEventWait'>): number[];
 }
 
 /** Reports each call's outcome and duration (metrics); the gateway does not know about Prometheus. */

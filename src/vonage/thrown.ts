@@ -1,22 +1,48 @@
 // What the Vonage SDK throws, in our words: timeouts, HTTP errors and network failures become ApiErrors.
 // Shared by every gateway version (the SDK's HTTP layer is the same for v1 and v2).
 
-import { type ApiError, errors } from '../errors';
+import { ApiError, errors } from '../errors';
+
+/**
+ * The cause of an ApiError for a call that may have reached Vonage and been carried out there although no
+ * usable answer came back: a timeout, a reset connection, a 5xx, a body that cannot be read. Safe to log.
+ */
+export class OutcomeUnknown extends Error {
+  constructor(readonly reason: string) {
+    super(`Vonage may have carried out the call: ${reason}`);
+    this.name = 'OutcomeUnknown';
+  }
+}
+
+/** Whether a failed Vonage call may still have happened at Vonage (its outcome is unknown). */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return error instanceof ApiError && error.cause instanceof OutcomeUnknown;
+}
 
 /**
  * What the SDK threw, in our words (vonage-verify-notes.md 3.3). Judged by `name` and shape, not
- * `instanceof`: fetch's errors can come from another realm (undici inside Node, a test sandbox).
+ * `instanceof`: fetch's errors can come from another realm (undici inside Node, a test sandbox). Only a
+ * refused connection and a 4xx answer prove the call was not carried out; everything else may have been.
  */
 export function mapThrown(error: unknown): ApiError {
   const name = nameOf(error);
-  if (name === 'AbortError' || name === 'TimeoutError') return errors.upstreamTimeout();
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return errors.upstreamTimeout(new OutcomeUnknown('no answer in time'));
+  }
   const httpStatus = (error as { response?: { status?: unknown } } | undefined)?.response?.status;
   if (typeof httpStatus === 'number') {
-    return httpStatus === 429 ? errors.upstreamUnavailable(1) : errors.upstreamError();
+    if (httpStatus === 429) return errors.upstreamUnavailable(1);
+    return httpStatus >= 500
+      ? errors.upstreamError(new OutcomeUnknown(`HTTP ${httpStatus}`))
+      : errors.upstreamError();
   }
   // fetch reports refused, reset and unresolvable connections as TypeError('fetch failed').
-  if (name === 'TypeError') return errors.upstreamUnavailable();
-  return errors.upstreamError();
+  if (name === 'TypeError') {
+    return isConnectionRefused(error)
+      ? errors.upstreamUnavailable()
+      : errors.upstreamUnavailable(undefined, new OutcomeUnknown('connection lost'));
+  }
+  return errors.upstreamError(new OutcomeUnknown('unreadable answer'));
 }
 
 function nameOf(error: unknown): string | undefined {

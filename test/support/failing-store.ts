@@ -61,6 +61,14 @@ export class FailingCreateStore implements VerificationStore {
     return this.inner.firstSeenInFlight(requestId, now, ttlMs);
   }
 
+  noteStartIntent(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    return this.inner.noteStartIntent(caller, phoneNumber, at, ttlMs);
+  }
+
+  clearStartIntent(caller: string, phoneNumber: string): Promise<void> {
+    return this.inner.clearStartIntent(caller, phoneNumber);
+  }
+
   ping(): Promise<void> {
     return this.inner.ping();
   }

@@ -52,7 +52,10 @@ export class VerifyEngine {
   private readonly queue = new DueQueue();
   private delivered: DeliveredMessage[] = [];
 
-  constructor(private readonly maxWrongCodes: number) {}
+  constructor(
+    private readonly maxWrongCodes: number,
+    private readonly searchLagMs: number,
+  ) {}
 
   reset(): void {
     this.verifications.clear();
@@ -156,9 +159,11 @@ export class VerifyEngine {
     return { status: '0', command: 'trigger_next_event' };
   }
 
-  search(apiKey: string, requestId: string): VonageBody {
+  search(apiKey: string, requestId: string, now: number): VonageBody {
     const v = this.verifications.get(requestId);
-    if (!v || v.apiKey !== apiKey)
+    // Vonage: "No response found" also for up to about a minute after a request completes (notes 1.5).
+    const lagging = v?.finalizedAt !== undefined && now - v.finalizedAt < this.searchLagMs;
+    if (!v || v.apiKey !== apiKey || lagging)
       return { request_id: requestId, status: '101', error_text: TEXT.searchNotFound };
     const first = v.events[0];
     const last = v.events[v.events.length - 1];

@@ -34,7 +34,7 @@ export interface VonageCall {
 /** The simulator internals the Vonage routes need; not part of the public class API. */
 export interface VonageHooks {
   /** Processes due events, counts the call, and consumes the fault that applies to it, if any. */
-  beginCall(operation: SimOperation): FaultMode | undefined;
+  beginCall(operation: SimOperation): { mode: FaultMode; afterWork: boolean } | undefined;
   answer(call: VonageCall): VonageBody;
 }
 
@@ -63,18 +63,25 @@ export function createSimulatorApp(sim: SimulatorControl, hooks: VonageHooks): E
 
   const vonageRoute = (operation: SimOperation, psd2 = false) => [
     (req: Request, res: Response, next: NextFunction) => {
-      const mode = hooks.beginCall(operation);
-      if (mode === undefined) return next();
-      if (mode === 'noContentType') {
+      const fault = hooks.beginCall(operation);
+      if (fault === undefined) return next();
+      if (fault.mode === 'noContentType') {
         res.locals.noContentType = true;
         return next();
       }
-      applyFault(mode, req, res);
+      if (fault.afterWork) {
+        // Vonage does the work; only the answer is lost on the way back.
+        res.locals.lostAnswer = fault.mode;
+        return next();
+      }
+      applyFault(fault.mode, req, res);
     },
     rawBody,
     (req: Request, res: Response) => {
       const params = collectParams(req);
       const body = hooks.answer({ operation, psd2, params, credentials: readCredentials(req, params) });
+      const lost = res.locals.lostAnswer as Exclude<FaultMode, 'noContentType'> | undefined;
+      if (lost) return applyFault(lost, req, res);
       sendJson(res, 200, body, res.locals.noContentType !== true);
     },
   ];
@@ -104,6 +111,7 @@ const faultSchema = z.strictObject({
   mode: z.enum(FAULT_MODES),
   operations: z.array(z.enum(SIM_OPERATIONS)).optional(),
   times: z.number().int().positive().optional(),
+  afterWork: z.boolean().optional(),
 });
 
 const forceSchema = z.strictObject({

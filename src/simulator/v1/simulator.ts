@@ -41,6 +41,7 @@ export type {
 
 interface ActiveFault {
   mode: FaultMode;
+  afterWork: boolean;
   operations?: ReadonlySet<SimOperation>;
   remaining?: number;
 }
@@ -87,7 +88,9 @@ export class VerifySimulator {
     this.throttlePerSecond = options.throttlePerSecond;
     this.pinCodeEnabled = options.pinCodeEnabled ?? false;
     this.clock = options.clock ?? systemClock;
-    this.engine = new VerifyEngine(maxWrongCodes);
+    const searchLagMs = options.searchLagMs ?? 60_000;
+    if (!(searchLagMs >= 0)) throw new RangeError('searchLagMs must not be negative');
+    this.engine = new VerifyEngine(maxWrongCodes, searchLagMs);
     this.app = createSimulatorApp(this, {
       beginCall: (operation) => this.beginCall(operation),
       answer: (call) => this.answer(call),
@@ -153,8 +156,12 @@ export class VerifySimulator {
     for (const operation of fault.operations ?? []) {
       if (!SIM_OPERATIONS.includes(operation)) throw new RangeError(`unknown operation ${String(operation)}`);
     }
+    if (fault.afterWork && fault.mode !== 'hang' && fault.mode !== 'reset') {
+      throw new RangeError('fault.afterWork applies to the hang and reset modes only');
+    }
     this.fault = {
       mode: fault.mode,
+      afterWork: fault.afterWork === true,
       operations: fault.operations ? new Set(fault.operations) : undefined,
       remaining: fault.times,
     };
@@ -204,7 +211,7 @@ export class VerifySimulator {
     this.stats.connections = 0;
   }
 
-  private beginCall(operation: SimOperation): FaultMode | undefined {
+  private beginCall(operation: SimOperation): { mode: FaultMode; afterWork: boolean } | undefined {
     this.tick();
     this.stats.calls[operation] += 1;
     const fault = this.fault;
@@ -213,7 +220,7 @@ export class VerifySimulator {
       fault.remaining -= 1;
       if (fault.remaining <= 0) this.fault = null;
     }
-    return fault.mode;
+    return { mode: fault.mode, afterWork: fault.afterWork };
   }
 
   private answer(call: VonageCall): VonageBody {
@@ -260,7 +267,7 @@ export class VerifySimulator {
       }
       case 'search': {
         const parsed = parseSearch(params);
-        return parsed.ok ? this.engine.search(apiKey, parsed.value.requestId) : parsed.body;
+        return parsed.ok ? this.engine.search(apiKey, parsed.value.requestId, now) : parsed.body;
       }
     }
   }

@@ -32,6 +32,12 @@ export interface Fault {
   operations?: SimOperation[];
   /** Default: until cleared with setFault(null). */
   times?: number;
+  /**
+   * Only for 'hang' and 'reset': Vonage does the work first (a code is started, checked, cancelled) and
+   * then the answer is lost, so the caller cannot tell whether it happened. Default: the call is lost
+   * before Vonage sees it.
+   */
+  afterWork?: boolean;
 }
 
 export type Channel = 'sms' | 'tts';
@@ -58,6 +64,11 @@ export interface SimulatorOptions {
   throttlePerSecond?: number;
   /** Default false, as on a standard account: a `pin_code` parameter gets status 20. */
   pinCodeEnabled?: boolean;
+  /**
+   * Default 60 000: for this long after a verification ends, search answers status 101 "No response
+   * found", as Vonage documents it can for up to about a minute after completion. 0 turns the lag off.
+   */
+  searchLagMs?: number;
 }
 
 export type VerificationStatus = 'IN PROGRESS' | 'SUCCESS' | 'FAILED' | 'EXPIRED' | 'CANCELLED';

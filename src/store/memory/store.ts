@@ -19,6 +19,7 @@ export class MemoryVerificationStore implements VerificationStore {
   private readonly uncertain = new Map<string, Entry<{ caller: string; at: number }>>();
   /** When an in-flight request id without a record was first seen. */
   private readonly seen = new Map<string, Entry<number>>();
+  private readonly intents = new Map<string, Entry<number>>();
   /** Which caller recorded each request id. */
   private readonly owners = new Map<string, Entry<string>>();
 
@@ -39,6 +40,7 @@ export class MemoryVerificationStore implements VerificationStore {
     const numberKey = this.numberKey(record.caller, record.phoneNumber);
     this.current.set(numberKey, { value: record.requestId, expiresAt: retainUntil });
     this.uncertain.delete(record.phoneNumber);
+    this.intents.delete(numberKey);
     return true;
   }
 
@@ -98,6 +100,19 @@ export class MemoryVerificationStore implements VerificationStore {
     return now;
   }
 
+  async noteStartIntent(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    const key = this.numberKey(caller, phoneNumber);
+    const expiresAt = this.clock.now() + ttlMs;
+    const earlier = this.live(this.intents, key);
+    // A start whose outcome was lost: it becomes the number's uncertain-start note, if no one has one.
+    if (earlier) await this.noteUncertainStart(caller, phoneNumber, earlier.value, ttlMs);
+    this.intents.set(key, { value: at, expiresAt });
+  }
+
+  async clearStartIntent(caller: string, phoneNumber: string): Promise<void> {
+    this.intents.delete(this.numberKey(caller, phoneNumber));
+  }
+
   async ping(): Promise<void> {}
 
   private live<T>(map: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
@@ -113,10 +128,15 @@ export class MemoryVerificationStore implements VerificationStore {
   private sweep(): void {
     if (this.records.size % 256 !== 0) return;
     const now = this.clock.now();
-    for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners, this.seen] as Map<
-      string,
-      Entry<unknown>
-    >[]) {
+    for (const map of [
+      this.records,
+      this.current,
+      this.locks,
+      this.uncertain,
+      this.intents,
+      this.owners,
+      this.seen,
+    ] as Map<string, Entry<unknown>>[]) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
     }
   }

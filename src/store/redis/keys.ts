@@ -5,6 +5,7 @@
 //   <prefix>{caller:+number}:v:<requestId>   a verification record (JSON)
 //   <prefix>{caller:+number}:cur             the number's current request id
 //   <prefix>{caller:+number}:lock            the number's lock (a token)
+//   <prefix>{caller:+number}:intent          when the start now under way (or one whose outcome was lost) began
 //   <prefix>{caller:+number}:limit:sends     sorted set: codes sent to the number
 //   <prefix>{caller:+number}:limit:failed    sorted set: wrong codes for the number
 //   <prefix>{caller}:limit:sends             sorted set: codes sent by the caller
@@ -23,6 +24,7 @@
 //   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
 //   <prefix>seen:{<requestId>}               when an in-flight request id without a record was first seen
 //   <prefix>{idem:<caller>:<sha256(key)>}    hash: an Idempotency-Key's fingerprint, lease token, kept answer
+//   <prefix>readyz                           the readiness probe's write
 
 import { createHash } from 'node:crypto';
 import type { LimitSubject } from '../limiter';
@@ -62,6 +64,15 @@ export class RedisKeys {
 
   seen(requestId: string): string {
     return `${this.prefix}seen:{${requestId}}`;
+  }
+
+  intent(caller: string, phoneNumber: string): string {
+    return `${this.tag(caller, phoneNumber)}:intent`;
+  }
+
+  /** Written by /readyz to prove that Redis takes writes (not full, not a read-only replica). */
+  readiness(): string {
+    return `${this.prefix}readyz`;
   }
 
   index(requestId: string): string {

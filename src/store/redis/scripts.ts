@@ -1,6 +1,14 @@
 // Every Lua script the Redis store, limiter and idempotency store run, in one place. A rate-limit
 // window is a sorted set of reservation timestamps; WINDOW_WAIT is the one sliding-window computation
 // both window scripts share.
+//
+// Each script starts with a Redis 7 shebang (`#!lua`). Declared scripts are judged before they run: one
+// that may write (no `no-writes` flag) is refused up front with OOM when Redis is over maxmemory, and with
+// READONLY on a replica, so it never half-runs. An undeclared script is only stopped at its first write
+// that needs memory, after its first writes went through (ZREMRANGEBYSCORE frees memory, so it passes):
+// the lock was then taken and a code sent for a verification the store could not record.
+// UNLOCK and IDEMPOTENCY_RELEASE only delete, so they declare `allow-oom`: a full Redis must still let
+// a lock or an Idempotency-Key lease go.
 
 /**
  * Lua: a limit is one or more rules over one sorted set (`300/1m,20000/1d` share it). Drops entries
@@ -36,7 +44,8 @@ end
  * set in the same step. KEYS[1] window; ARGV now, member, then the rules (count, window ms, ...).
  * Exported for bench/micro-redis.ts.
  */
-export const RESERVE = `${WINDOW_WAIT}
+export const RESERVE = `#!lua
+${WINDOW_WAIT}
 local now = tonumber(ARGV[1])
 local wait, longest = window_wait(KEYS[1], now, read_rules(3))
 if wait > 0 then return wait end
@@ -50,7 +59,8 @@ return 0
  * 0 = taken, -1 = held by another request, n > 0 = full for n more ms.
  * KEYS[1] lock[, KEYS[2] guard window]; ARGV token, ttl ms[, now, then the rules (count, window ms, ...)].
  */
-export const LOCK = `${WINDOW_WAIT}
+export const LOCK = `#!lua
+${WINDOW_WAIT}
 if #KEYS > 1 then
   local wait = window_wait(KEYS[2], tonumber(ARGV[3]), read_rules(4))
   if wait > 0 then return wait end
@@ -60,14 +70,15 @@ return -1
 `;
 
 /** Releases the lock only if this token still holds it. KEYS[1] lock; ARGV token. */
-export const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+export const UNLOCK = `#!lua flags=allow-oom
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
  * Idempotency-Key, first use: holds the key for the lease (fields fp, token) if it is free, else returns
  * what is there: {'started'} or {'found', fingerprint, kept answer or '', ms left}. KEYS[1] key; ARGV
  * fingerprint, token, lease ms.
  */
-export const IDEMPOTENCY_BEGIN = `
+export const IDEMPOTENCY_BEGIN = `#!lua
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'token', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -78,7 +89,7 @@ return {'found', found[1] or '', found[2] or '', redis.call('PTTL', KEYS[1])}
 `;
 
 /** Extends the lease if the token still holds the key: 1, else 0. KEYS[1] key; ARGV token, lease ms. */
-export const IDEMPOTENCY_RENEW = `
+export const IDEMPOTENCY_RENEW = `#!lua
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
@@ -88,7 +99,7 @@ return 1
  * Keeps the final answer if the token still holds the key (the lease ends, the TTL starts): 1, else 0.
  * KEYS[1] key; ARGV token, answer (JSON), ttl ms.
  */
-export const IDEMPOTENCY_COMPLETE = `
+export const IDEMPOTENCY_COMPLETE = `#!lua
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 'token')
 redis.call('HSET', KEYS[1], 'response', ARGV[2])
@@ -97,7 +108,7 @@ return 1
 `;
 
 /** Frees the key if the token still holds it. KEYS[1] key; ARGV token. */
-export const IDEMPOTENCY_RELEASE = `
+export const IDEMPOTENCY_RELEASE = `#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;

@@ -53,6 +53,7 @@ export class RedisVerificationStore implements VerificationStore {
         .multi()
         .set(this.recordKey(record), JSON.stringify(record), 'PX', ttl)
         .set(this.keys.current(record.caller, record.phoneNumber), record.requestId, 'PX', ttl)
+        .del(this.keys.intent(record.caller, record.phoneNumber))
         .exec();
       const failed = result?.find(([error]) => error);
       if (!result || failed) throw failed?.[0] ?? new Error('transaction aborted');
@@ -158,8 +159,25 @@ export class RedisVerificationStore implements VerificationStore {
     });
   }
 
+  /**
+   * Plain commands, not one script: the uncertain-start note lives in a slot of its own (by number). The
+   * caller holds its number's lock, so nothing else touches this intent meanwhile.
+   */
+  async noteStartIntent(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
+    const key = this.keys.intent(caller, phoneNumber);
+    const earlier = await this.run(() => this.redis.get(key));
+    // A start whose outcome was lost: it becomes the number's uncertain-start note, if no one has one.
+    if (earlier !== null) await this.noteUncertainStart(caller, phoneNumber, Number(earlier), ttlMs);
+    await this.run(() => this.redis.set(key, String(at), 'PX', Math.max(1000, Math.ceil(ttlMs))));
+  }
+
+  async clearStartIntent(caller: string, phoneNumber: string): Promise<void> {
+    await this.run(() => this.redis.del(this.keys.intent(caller, phoneNumber)));
+  }
+
+  /** A write, not a PING: a full Redis (OOM) or a read-only replica answers PING but takes no writes. */
   async ping(): Promise<void> {
-    await this.run(() => this.redis.ping());
+    await this.run(() => this.redis.set(this.keys.readiness(), String(this.clock.now()), 'PX', 10_000));
   }
 
   private async read(key: string): Promise<VerificationRecord | undefined> {

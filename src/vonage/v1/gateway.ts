@@ -6,6 +6,7 @@ import type {
   CallObserver,
   CheckOutcome,
   ControlOutcome,
+  Resolution,
   StartOutcome,
   StartParams,
   VerifyGateway,
@@ -13,7 +14,8 @@ import type {
 } from '../gateway';
 import { isConnectionRefused, mapThrown } from '../thrown';
 import { V1_LANGUAGES } from './languages';
-import { type Mapped, mapCheckStatus, mapControlStatus, mapStartStatus } from './status-map';
+import { type Mapped, mapCheckStatus, mapControlStatus, mapSearch, mapStartStatus } from './status-map';
+import { v1DeliveryWaitsSeconds } from './timing';
 
 /** The part of the SDK's `vonage.verify` we use (method syntax keeps the SDK's own types assignable). */
 export interface SdkVerifyClient {
@@ -21,6 +23,7 @@ export interface SdkVerifyClient {
   check(requestId: string, code: string): Promise<unknown>;
   cancel(requestId: string): Promise<unknown>;
   trigger(requestId: string): Promise<unknown>;
+  search(requestId: string): Promise<unknown>;
 }
 
 export interface SdkStartParams {
@@ -93,6 +96,15 @@ export class VonageVerifyGateway implements VerifyGateway {
       () => this.sdk.trigger(requestId),
       (body) => mapControlStatus(field(body, 'status') ?? ''),
     );
+  }
+
+  /** Verify v1 search: what Vonage knows about the request now (see mapSearch for status 101). */
+  async resolve(requestId: string): Promise<Resolution> {
+    return this.call('resolve', true, () => this.sdk.search(requestId), mapSearch);
+  }
+
+  deliveryWaitsSeconds(params: Pick<StartParams, 'workflowId' | 'nextEventWait'>): number[] {
+    return v1DeliveryWaitsSeconds(params.workflowId, params.nextEventWait);
   }
 
   /**

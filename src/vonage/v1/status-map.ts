@@ -3,7 +3,7 @@
 // upstream_error: they mean our request or account is wrong, not the caller's.
 
 import { type ApiError, errors } from '../../errors';
-import type { CheckOutcome, ControlOutcome, StartOutcome } from '../gateway';
+import type { CheckOutcome, ControlOutcome, Resolution, StartOutcome } from '../gateway';
 
 export type Mapped<T> = T | ApiError;
 
@@ -94,4 +94,51 @@ export function mapControlStatus(status: string): Mapped<ControlOutcome> {
     default:
       return errors.upstreamError();
   }
+}
+
+/**
+ * A search answer (notes 1.5): the request's state, or status 101 "No response found", which Vonage also
+ * answers for up to about a minute after a request ends, so it means "not known yet", not "never existed".
+ */
+export function mapSearch(body: unknown): Mapped<Resolution> {
+  const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  switch (record.status) {
+    case 'IN PROGRESS': {
+      const events = Array.isArray(record.events) ? record.events.length : undefined;
+      const last = searchDate(record.last_event_date);
+      return {
+        kind: 'in_progress',
+        ...(events !== undefined ? { deliveries: events } : {}),
+        ...(last !== undefined ? { lastDeliveryAt: last } : {}),
+      };
+    }
+    case 'SUCCESS':
+      return { kind: 'verified', validCodes: validCodes(record.checks) };
+    case 'CANCELLED':
+      return { kind: 'cancelled' };
+    case 'FAILED':
+      return { kind: 'failed' };
+    case 'EXPIRED':
+      return { kind: 'expired' };
+    case '101':
+      return { kind: 'unknown' };
+    case '1':
+      return errors.upstreamUnavailable(1);
+    default:
+      return errors.upstreamError();
+  }
+}
+
+function validCodes(checks: unknown): string[] {
+  if (!Array.isArray(checks)) return [];
+  return checks.flatMap((check: unknown) => {
+    const { code, status } = (check ?? {}) as { code?: unknown; status?: unknown };
+    return status === 'VALID' && typeof code === 'string' ? [code] : [];
+  });
+}
+
+/** Search dates are `YYYY-MM-DD HH:MM:SS`, UTC. */
+function searchDate(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value)) return undefined;
+  return Date.parse(`${value.replace(' ', 'T')}Z`);
 }
