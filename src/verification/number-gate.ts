@@ -136,6 +136,19 @@ export class NumberGate {
     }
   }
 
+  /** Runs `work` holding the number's lock if it is free right now; undefined (work not run) if held. */
+  async ifFree<T>(ctx: CallContext, phoneNumber: string, work: () => Promise<T>): Promise<T | undefined> {
+    const lease = await this.store.lock(ctx.caller, phoneNumber, this.lockTtlMs);
+    if (!('token' in lease)) return undefined;
+    try {
+      return await work();
+    } finally {
+      await this.store.unlock(ctx.caller, phoneNumber, lease.token).catch((error: unknown) => {
+        ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
+      });
+    }
+  }
+
   /** Per number, per caller, then the abuse guard (the number's prefix and country); all or nothing. */
   private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
     const rules = this.settings.limits;

@@ -6,10 +6,8 @@ import type { Clock } from '../clock';
 import { type ApiError, errors } from '../errors';
 import type { VerificationRecord, VerificationStatus, VerificationStore } from '../store/store';
 import { normalisePhone, parsePhone } from './phone';
+import { CANCEL_WINDOW_MS, waitForNewCodeMs } from './schedule';
 import type { CallContext, FunnelEvent, StartedView, VerificationRef, VerificationView } from './types';
-
-/** Vonage refuses to cancel a verification in its first 30 seconds. */
-const CANCEL_WINDOW_MS = 30_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -81,18 +79,23 @@ export class Records {
     }
   }
 
-  /** Vonage status 6: it no longer knows the request as active, so it is over for us too (404). */
+  /**
+   * Vonage no longer knows the request at all (status 6, and its search never found it either): it is
+   * over for us too (404).
+   */
   async endedAtVonage(record: VerificationRecord): Promise<ApiError> {
     await this.finish(record, 'expired');
     return errors.verificationNotFound();
   }
 
+  /** Records how a verification ended; the write also clears any unknown-outcome mark. */
   async finish(
     record: VerificationRecord,
     status: VerificationStatus,
     finishedAt = this.clock.now(),
   ): Promise<VerificationRecord> {
-    const done: VerificationRecord = { ...record, status, finishedAt };
+    const { unknownOutcome: _settled, ...rest } = record;
+    const done: VerificationRecord = { ...rest, status, finishedAt };
     await this.store.update(done);
     if (status === 'expired') this.onFunnel(record.caller, 'expired');
     await this.onFinished(record, status);
@@ -107,13 +110,15 @@ export class Records {
     return { kind: same ? 'verified' : 'mismatch' };
   }
 
-  /** Seconds until a new code can be requested for this one's number: the cancel window, or its expiry. */
+  /**
+   * Seconds until a new code can be requested for this one's number: the end of the 30-second cancel
+   * window, or, once its second delivery is out, when Vonage ends it (see schedule.ts).
+   */
   retryAfterSeconds(record: VerificationRecord): number {
-    const now = this.clock.now();
-    const windowLeft = record.createdAt + CANCEL_WINDOW_MS - now;
-    return Math.max(1, Math.ceil((windowLeft > 0 ? windowLeft : record.expiresAt - now) / 1000));
+    return Math.max(1, Math.ceil(waitForNewCodeMs(record, this.clock.now()) / 1000));
   }
 
+  /** A refused cancel: the seconds left of the 30-second window, or undefined when it is past it. */
   cancelWindowLeftSeconds(record: VerificationRecord): number | undefined {
     const left = record.createdAt + CANCEL_WINDOW_MS - this.clock.now();
     return left > 0 ? Math.ceil(left / 1000) : undefined;

@@ -7,8 +7,10 @@ import type { Clock } from '../clock';
 import { ApiError, errors } from '../errors';
 import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStore } from '../store/store';
 import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/gateway';
+import { isOutcomeUnknown } from '../vonage/thrown';
 import { maskPhone } from './phone';
 import type { Records } from './records';
+import { scheduledEnd } from './schedule';
 import type { CallContext, RequestTokenInput, SendAttempt, ServiceSettings } from './types';
 
 /** Deliveries of each v1 workflow (1: SMS, voice, voice; ... 6: SMS; 7: voice). */
@@ -35,6 +37,20 @@ const uncertainStartMemoryMs = (params: StartParams) => vonageLifetimeMs(params)
 
 type InFlight = Extract<StartOutcome, { kind: 'in_flight' }>;
 
+/** How long a verification lasts: the provider's delivery schedule, or a fixed span for a test number. */
+type Lifetime = { deliveryWaitsMs: number[] } | { fixedMs: number };
+
+function lifetimeFields(
+  createdAt: number,
+  lifetime: Lifetime,
+): Pick<VerificationRecord, 'expiresAt'> & {
+  deliveryWaitsMs?: number[];
+} {
+  if ('fixedMs' in lifetime) return { expiresAt: createdAt + lifetime.fixedMs };
+  const { deliveryWaitsMs } = lifetime;
+  return { expiresAt: scheduledEnd({ createdAt, deliveryWaitsMs }), deliveryWaitsMs };
+}
+
 export class StartProtocol {
   constructor(
     private readonly store: VerificationStore,
@@ -58,7 +74,8 @@ export class StartProtocol {
     const pinExpiry = input.nextEventWait && asked % input.nextEventWait !== 0 ? input.nextEventWait : asked;
     if (settings.testNumbers.has(phoneNumber)) {
       attempt.maybeSent = true;
-      return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, pinExpiry, true);
+      const lifetime = { fixedMs: pinExpiry * 1000 };
+      return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, lifetime, true);
     }
     const params: StartParams = {
       phoneNumber,
@@ -69,30 +86,40 @@ export class StartProtocol {
       ...(input.locale ? { locale: input.locale } : {}),
       ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
     };
+    // Vonage ends the verification when its workflow has run out, not when the first code expires.
+    const waits = this.vonage(ctx).deliveryWaitsSeconds(params);
+    const lifetime = { deliveryWaitsMs: waits.map((seconds) => seconds * 1000) };
     const first = await this.startAtVonage(ctx, params, attempt);
-    if (first.kind === 'started') return this.record(ctx, first.requestId, phoneNumber, pinExpiry, false);
+    if (first.kind === 'started') return this.record(ctx, first.requestId, phoneNumber, lifetime, false);
     // Status 10: one verification per number at a time. If it is this caller's, replace it once.
-    const replaced = await this.replaceInFlight(ctx, phoneNumber, first, pinExpiry);
+    const replaced = await this.replaceInFlight(ctx, phoneNumber, first, lifetime);
     const second = await this.startAtVonage(ctx, params, attempt);
     if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
-    return this.record(ctx, second.requestId, phoneNumber, pinExpiry, false, replaced);
+    return this.record(ctx, second.requestId, phoneNumber, lifetime, false, replaced);
   }
 
   /**
-   * One start at Vonage. A timeout leaves the outcome unknown: a code may be on its way under an id we
-   * never saw, so the number is marked, and the status 10 that a retry gets is then adopted as ours.
+   * One start at Vonage, its intent written first: a store that cannot take that write refuses here,
+   * before any code is sent. A lost answer (timeout, reset) leaves the outcome unknown: a code may be on
+   * its way under an id we never saw, so the intent stays (and the number is marked), and the status 10
+   * that a retry gets is then adopted as ours. A definite answer without a new verification clears it.
    */
   private async startAtVonage(
     ctx: CallContext,
     params: StartParams,
     attempt: SendAttempt,
   ): Promise<StartOutcome> {
+    const intentAt = this.clock.now();
+    await this.store.noteStartIntent(ctx.caller, params.phoneNumber, intentAt, UNCERTAIN_START_MEMORY_MS);
     try {
       const outcome = await this.vonage(ctx).start(params);
       if (outcome.kind === 'started') attempt.maybeSent = true;
+      else await this.clearIntent(ctx, params.phoneNumber);
       return outcome;
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'upstream_timeout') {
+      if (!isOutcomeUnknown(error)) {
+        await this.clearIntent(ctx, params.phoneNumber);
+      } else {
         attempt.maybeSent = true;
         const now = this.clock.now();
         await this.store
@@ -105,20 +132,26 @@ export class StartProtocol {
     }
   }
 
+  private async clearIntent(ctx: CallContext, phoneNumber: string): Promise<void> {
+    await this.store.clearStartIntent(ctx.caller, phoneNumber).catch((error: unknown) => {
+      ctx.log.warn({ err: error }, 'could not clear a start intent');
+    });
+  }
+
   /** Vonage said status 10 for one of this caller's requests: cancel it so a new one can start. */
   private async replaceInFlight(
     ctx: CallContext,
     phoneNumber: string,
     inFlight: InFlight,
-    pinExpirySeconds: number,
+    lifetime: Lifetime,
   ): Promise<string> {
     const own =
       (await this.store.findById(ctx.caller, inFlight.requestId)) ??
-      (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, pinExpirySeconds));
+      (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, lifetime));
     if (!own || own.phoneNumber !== phoneNumber) throw await this.notOurs(inFlight.requestId);
     const cancelled = await this.vonage(ctx).cancel(own.requestId);
     if (cancelled.kind === 'refused') {
-      // The code already sent is still valid: the caller should use it.
+      // Still running at Vonage: its latest code can be checked; a new one only after the wait.
       throw errors.verificationInProgress(own.requestId, this.records.retryAfterSeconds(own));
     }
     if (own.status === 'pending') {
@@ -136,17 +169,18 @@ export class StartProtocol {
     ctx: CallContext,
     phoneNumber: string,
     requestId: string,
-    pinExpirySeconds: number,
+    lifetime: Lifetime,
   ): Promise<VerificationRecord | undefined> {
     const at = await this.store.uncertainStartAt(ctx.caller, phoneNumber);
     if (at === undefined) return undefined;
+    // Assumes it started with this request's workflow: the earlier start's parameters are not kept.
     const record: VerificationRecord = {
       requestId,
       caller: ctx.caller,
       phoneNumber,
       status: 'pending',
       createdAt: at,
-      expiresAt: at + pinExpirySeconds * 1000,
+      ...lifetimeFields(at, lifetime),
     };
     // An id some caller already recorded is not an orphan: then it is someone else's verification.
     if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) return undefined;
@@ -189,7 +223,7 @@ export class StartProtocol {
     ctx: CallContext,
     requestId: string,
     phoneNumber: string,
-    pinExpirySeconds: number,
+    lifetime: Lifetime,
     test: boolean,
     replacedRequestId?: string,
   ): Promise<VerificationRecord> {
@@ -200,7 +234,7 @@ export class StartProtocol {
       phoneNumber,
       status: 'pending',
       createdAt: now,
-      expiresAt: now + pinExpirySeconds * 1000,
+      ...lifetimeFields(now, lifetime),
       ...(test ? { test: true } : {}),
       ...(replacedRequestId ? { replacedRequestId } : {}),
     };

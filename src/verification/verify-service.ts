@@ -2,16 +2,21 @@
 // Each use case below reads as a table of contents; the steps live beside it:
 //   number-gate.ts     the per-number lock and the rate limits (what is limited, reserved and refunded)
 //   start-protocol.ts  starting at Vonage: status 10, replacing, adopting a timed-out start, recording
+//   outcomes.ts        calls whose answer was lost (timeout, reset, store failure): marked, then resolved
 //   records.ts         finding a verification, its status as of now, finishing it, the views returned
+//   schedule.ts        when Vonage delivers and ends a verification (expiresAt, retryAfterSeconds)
 //   phone.ts           parsing, judging and masking phone numbers
 //   types.ts           the inputs, views, settings and funnel events
 // Knows nothing about HTTP, Redis keys or Vonage status codes.
 
 import { errors } from '../errors';
 import type { VerificationRecord } from '../store/store';
+import { isOutcomeUnknown } from '../vonage/thrown';
 import { type Guard, NumberGate } from './number-gate';
+import { Outcomes, type Settled } from './outcomes';
 import { phoneForSending } from './phone';
 import { Records } from './records';
+import { afterNextEvent } from './schedule';
 import { StartProtocol } from './start-protocol';
 import type {
   CallContext,
@@ -29,6 +34,7 @@ export class VerifyService {
   private readonly records: Records;
   private readonly starts: StartProtocol;
   private readonly budget: VonageBudget;
+  private readonly outcomes: Outcomes;
 
   constructor(private readonly deps: ServiceDeps) {
     const funnel = (caller: string, event: FunnelEvent) => deps.onFunnel?.(caller, event);
@@ -48,6 +54,7 @@ export class VerifyService {
     );
     const vonage = (ctx: CallContext) => this.budget.for(ctx);
     this.starts = new StartProtocol(deps.store, vonage, deps.clock, deps.settings, this.records);
+    this.outcomes = new Outcomes(deps.store, vonage, deps.clock, this.records);
   }
 
   async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
@@ -79,10 +86,17 @@ export class VerifyService {
 
   async verifyToken(ctx: CallContext, ref: VerificationRef, code: string): Promise<VerificationView> {
     const guard = (phoneNumber: string) => this.gate.failedChecksGuard(ctx, phoneNumber);
-    return this.withPending(ctx, ref, guard, async (record) => {
+    // A verification that turns out to have been verified by a lost answer: 200 for the code that did it.
+    const ended = (settled: Settled) =>
+      settled.record.status === 'verified' && settled.kind === 'ended' && settled.validCodes?.includes(code)
+        ? this.records.view(settled.record)
+        : undefined;
+    return this.withPending(ctx, ref, guard, ended, async (record) => {
       const outcome = record.test
         ? this.records.checkTestCode(this.deps.settings.testNumbers.get(record.phoneNumber) ?? '', code)
-        : await this.budget.for(ctx).check(record.requestId, code);
+        : await this.outcomes.call(ctx, record, 'check', () =>
+            this.budget.for(ctx).check(record.requestId, code),
+          );
       switch (outcome.kind) {
         case 'verified': {
           const done = await this.records.finish(record, 'verified');
@@ -90,6 +104,7 @@ export class VerifyService {
           return this.records.view(done);
         }
         case 'mismatch':
+          await this.outcomes.clear(ctx, record);
           await this.gate.countWrongCode(ctx, record.phoneNumber);
           this.funnel(ctx, 'wrong_code');
           throw errors.codeMismatch(record.requestId);
@@ -99,20 +114,30 @@ export class VerifyService {
           this.funnel(ctx, 'too_many_attempts');
           throw errors.tooManyAttempts(record.requestId);
         case 'not_found':
-          throw await this.records.endedAtVonage(record);
+          return this.answerEnded(await this.outcomes.afterNotFound(ctx, record, 'check'), ended);
       }
     });
   }
 
   async cancel(ctx: CallContext, ref: VerificationRef): Promise<{ cancelled: true; requestId: string }> {
-    return this.withPending(ctx, ref, undefined, async (record) => {
+    // A lost cancel that went through: the retry is answered as the first would have been.
+    const ended = (settled: Settled) =>
+      settled.record.status === 'cancelled'
+        ? { cancelled: true as const, requestId: settled.record.requestId }
+        : undefined;
+    return this.withPending(ctx, ref, undefined, ended, async (record) => {
       const outcome = record.test
         ? { kind: 'done' as const }
-        : await this.budget.for(ctx).cancel(record.requestId);
+        : await this.outcomes.call(ctx, record, 'cancel', () =>
+            this.budget.for(ctx).cancel(record.requestId),
+          );
       if (outcome.kind === 'refused') {
+        await this.outcomes.clear(ctx, record);
         throw errors.cancelNotAllowed(record.requestId, this.records.cancelWindowLeftSeconds(record));
       }
-      if (outcome.kind === 'not_found') throw await this.records.endedAtVonage(record);
+      if (outcome.kind === 'not_found') {
+        return this.answerEnded(await this.outcomes.afterNotFound(ctx, record, 'cancel'), ended);
+      }
       await this.records.finish(record, 'cancelled');
       this.funnel(ctx, 'cancelled');
       return { cancelled: true, requestId: record.requestId };
@@ -121,32 +146,59 @@ export class VerifyService {
 
   async nextEvent(ctx: CallContext, ref: VerificationRef): Promise<{ requestId: string }> {
     const guard = (phoneNumber: string) => this.gate.sendsGuard(ctx, phoneNumber);
-    return this.withPending(ctx, ref, guard, async (record) => {
+    return this.withPending(ctx, ref, guard, undefined, async (record, settled) => {
       if (record.test) throw errors.noMoreEvents(record.requestId);
+      // A lost next-event that did happen: the retry does not send another one.
+      if (settled.kind === 'pending' && settled.triggered) return { requestId: record.requestId };
       // A resend costs like a send, so it counts against the same limits.
       return this.gate.withSends(ctx, record.phoneNumber, async (attempt) => {
-        const outcome = await this.budget.for(ctx).triggerNextEvent(record.requestId);
-        if (outcome.kind === 'refused') throw errors.noMoreEvents(record.requestId);
-        if (outcome.kind === 'not_found') throw await this.records.endedAtVonage(record);
+        const trigger = () => this.budget.for(ctx).triggerNextEvent(record.requestId);
+        const outcome = await this.outcomes.call(ctx, record, 'trigger', trigger).catch((error: unknown) => {
+          // A lost answer may have sent a code: it keeps its send slot.
+          attempt.maybeSent = isOutcomeUnknown(error);
+          throw error;
+        });
+        if (outcome.kind === 'refused') {
+          await this.outcomes.clear(ctx, record);
+          throw errors.noMoreEvents(record.requestId);
+        }
+        if (outcome.kind === 'not_found') {
+          return this.answerEnded<{ requestId: string }>(
+            await this.outcomes.afterNotFound(ctx, record, 'trigger'),
+            () => undefined,
+          );
+        }
         attempt.maybeSent = true;
+        await this.deps.store.update(afterNextEvent(record, this.deps.clock.now()));
         return { requestId: record.requestId };
       });
     });
   }
 
+  /**
+   * The caller's verification. One whose last call's outcome was lost is resolved first, unless a
+   * request holding its number's lock is working on it right now (then it is shown as it is).
+   */
   async status(ctx: CallContext, requestId: string): Promise<VerificationView> {
-    return this.records.view(await this.records.findById(ctx, requestId));
+    const found = await this.records.findById(ctx, requestId);
+    if (!found.unknownOutcome) return this.records.view(found);
+    const settled = await this.gate.ifFree(ctx, found.phoneNumber, async () =>
+      this.outcomes.settle(ctx, await this.records.reload(ctx, found)),
+    );
+    return this.records.view(settled?.record ?? found);
   }
 
   /**
    * The common path of verify, cancel and next-event: find the caller's verification, take its
-   * number's lock (refused at once when the guard's window is full), re-read it, require it pending.
+   * number's lock (refused at once when the guard's window is full), re-read it, resolve a lost outcome
+   * of its last call, and require it pending; `ended` may answer for one that turned out to have ended.
    */
   private async withPending<T>(
     ctx: CallContext,
     ref: VerificationRef,
     guardFor: ((phoneNumber: string) => Guard) | undefined,
-    work: (record: VerificationRecord) => Promise<T>,
+    ended: ((settled: Settled) => T | undefined) | undefined,
+    work: (record: VerificationRecord, settled: Settled) => Promise<T>,
   ): Promise<T> {
     const found = await this.records.find(ctx, ref);
     return this.gate.withLock(
@@ -154,9 +206,10 @@ export class VerifyService {
       found.phoneNumber,
       guardFor?.(found.phoneNumber),
       async () => {
-        const record = await this.records.reload(ctx, found);
-        await this.records.requirePending(record);
-        return work(record);
+        const settled = await this.outcomes.settle(ctx, await this.records.reload(ctx, found));
+        if (settled.kind === 'ended') return this.answerEnded(settled, ended ?? (() => undefined));
+        await this.records.requirePending(settled.record);
+        return work(settled.record, settled);
       },
       { requestId: found.requestId },
     );
@@ -171,6 +224,14 @@ export class VerifyService {
         message: `must be one of the Verify API's languages: ${[...this.deps.gateway.languages].sort().join(', ')}`,
       },
     ]);
+  }
+
+  /** A verification found to have ended: the use case's own answer for it, or the error for its status. */
+  private async answerEnded<T>(settled: Settled, ended: (settled: Settled) => T | undefined): Promise<T> {
+    const answer = ended(settled);
+    if (answer !== undefined) return answer;
+    await this.records.requirePending(settled.record);
+    throw errors.verificationExpired(settled.record.requestId);
   }
 
   private funnel(ctx: CallContext, event: FunnelEvent): void {

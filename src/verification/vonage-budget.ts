@@ -42,6 +42,8 @@ export class VonageBudget {
       check: (requestId, code) => then(() => gateway.check(requestId, code)),
       cancel: (requestId) => then(() => gateway.cancel(requestId)),
       triggerNextEvent: (requestId) => then(() => gateway.triggerNextEvent(requestId)),
+      resolve: (requestId) => then(() => gateway.resolve(requestId)),
+      deliveryWaitsSeconds: (params) => gateway.deliveryWaitsSeconds(params),
     };
   }
 

@@ -5,7 +5,8 @@ import { ApiError, errors } from '../errors';
 
 /**
  * The cause of an ApiError for a call that may have reached Vonage and been carried out there although no
- * usable answer came back: a timeout, a reset connection, a 5xx, a body that cannot be read. Safe to log.
+ * usable answer came back: a timeout, a connection lost after it was sent, a body that cannot be read.
+ * Safe to log.
  */
 export class OutcomeUnknown extends Error {
   constructor(readonly reason: string) {
@@ -21,8 +22,9 @@ export function isOutcomeUnknown(error: unknown): boolean {
 
 /**
  * What the SDK threw, in our words (vonage-verify-notes.md 3.3). Judged by `name` and shape, not
- * `instanceof`: fetch's errors can come from another realm (undici inside Node, a test sandbox). Only a
- * refused connection and a 4xx answer prove the call was not carried out; everything else may have been.
+ * `instanceof`: fetch's errors can come from another realm (undici inside Node, a test sandbox). A
+ * refused connection and an HTTP error status mean the call was not carried out; a timeout, a lost
+ * connection or an unreadable answer leave its outcome unknown (OutcomeUnknown).
  */
 export function mapThrown(error: unknown): ApiError {
   const name = nameOf(error);
@@ -31,10 +33,8 @@ export function mapThrown(error: unknown): ApiError {
   }
   const httpStatus = (error as { response?: { status?: unknown } } | undefined)?.response?.status;
   if (typeof httpStatus === 'number') {
-    if (httpStatus === 429) return errors.upstreamUnavailable(1);
-    return httpStatus >= 500
-      ? errors.upstreamError(new OutcomeUnknown(`HTTP ${httpStatus}`))
-      : errors.upstreamError();
+    // An HTTP error status is Vonage's gateway refusing the call, not an answer that went missing.
+    return httpStatus === 429 ? errors.upstreamUnavailable(1) : errors.upstreamError();
   }
   // fetch reports refused, reset and unresolvable connections as TypeError('fetch failed').
   if (name === 'TypeError') {

@@ -32,7 +32,8 @@ describe('request-token', () => {
       requestId: expect.stringMatching(/^[0-9a-f]{32}$/),
       phoneNumber: phone,
       status: 'pending',
-      expiresAt: new Date(h.clock.now() + 300_000).toISOString(),
+      // Workflow 1 with Vonage's default waits: SMS, 125 s, voice, 180 s, voice, 300 s, then it ends.
+      expiresAt: new Date(h.clock.now() + 605_000).toISOString(),
     });
     expect(h.sim.stats.verificationsStarted).toBe(before + 1);
     const delivered = h.sim.messages({ requestId: body.requestId });
@@ -195,8 +196,10 @@ describe('verify-token', () => {
 
   test('an expired verification answers 410 verification_expired without calling Vonage', async () => {
     const { requestId } = await requestCode(ukMobile(), 'alpha', { pinExpiry: 60 });
+    h.sim.advance(600_000);
     const code = codeFor(h.sim, requestId);
-    h.sim.advance(61_000);
+    h.sim.advance(5_000);
+    expect(h.sim.requestState(requestId)?.status).toBe('EXPIRED');
     const checks = h.sim.stats.calls.check;
     const res = await h.as('alpha').post('/api/verify-token', { requestId, code });
     expect(res.status).toBe(410);
@@ -288,7 +291,7 @@ describe('status', () => {
       phoneNumber,
       status: 'pending',
       createdAt: created,
-      expiresAt: new Date(h.clock.now() + 300_000).toISOString(),
+      expiresAt: new Date(h.clock.now() + 605_000).toISOString(),
     });
     h.sim.advance(2_000);
     await h.as('alpha').post('/api/verify-token', { requestId, code: codeFor(h.sim, requestId) });
@@ -301,7 +304,9 @@ describe('status', () => {
 
   test('a pending verification past its expiry reads as expired', async () => {
     const { requestId } = await requestCode(ukMobile(), 'alpha', { pinExpiry: 60 });
-    h.sim.advance(60_000);
+    h.sim.advance(604_000);
+    expect((await h.as('alpha').get(`/api/verifications/${requestId}`)).body.status).toBe('pending');
+    h.sim.advance(1_000);
     const res = await h.as('alpha').get(`/api/verifications/${requestId}`);
     expect(res.body.status).toBe('expired');
   });
@@ -360,19 +365,26 @@ describe('caller isolation', () => {
 });
 
 describe('timings', () => {
-  test('a pinExpiry that is not a multiple of nextEventWait expires with nextEventWait, as at Vonage', async () => {
+  test('with nextEventWait, the verification lasts its deliveries times that wait, whatever pinExpiry', async () => {
     const res = await h.as('alpha').post('/api/request-token', {
       phoneNumber: ukMobile(),
       pinExpiry: 300,
       nextEventWait: 120,
     });
     expect(res.status).toBe(201);
-    expect(res.body.expiresAt).toBe(new Date(h.clock.now() + 120_000).toISOString());
-    const multiple = await h.as('alpha').post('/api/request-token', {
+    // Workflow 1: three deliveries, 120 s apart, and 120 s after the last one Vonage ends it.
+    expect(res.body.expiresAt).toBe(new Date(h.clock.now() + 360_000).toISOString());
+    const sms = await h.as('alpha').post('/api/request-token', {
       phoneNumber: ukMobile(),
       pinExpiry: 240,
       nextEventWait: 120,
+      workflowId: 4,
     });
-    expect(multiple.body.expiresAt).toBe(new Date(h.clock.now() + 240_000).toISOString());
+    expect(sms.body.expiresAt).toBe(new Date(h.clock.now() + 240_000).toISOString());
+    h.sim.advance(239_000);
+    expect(h.sim.requestState(sms.body.requestId)?.status).toBe('IN PROGRESS');
+    h.sim.advance(1_000);
+    expect(h.sim.requestState(sms.body.requestId)?.status).toBe('EXPIRED');
+    expect(h.sim.requestState(res.body.requestId)?.status).toBe('IN PROGRESS');
   });
 });

@@ -580,8 +580,9 @@ describe('VerifySimulator (Verify v1 over HTTP, real SDK)', () => {
     test('checklist 9: the right code answers 0 with event_id, price and currency, and stops the sequence', async () => {
       const { id, number } = await startOk(h);
       h.sim.advance(125 * SECOND);
-      const res = fields(await h.vonage.verify.check(id, h.sim.currentCode(id) ?? ''));
+      // Searched while it runs: search lags behind a request that has just ended (checklist 20).
       const search = fields(await h.vonage.verify.search(id));
+      const res = fields(await h.vonage.verify.check(id, h.sim.currentCode(id) ?? ''));
       const events = search.events as { id: string }[];
       expect(res).toMatchObject({
         request_id: id,
@@ -868,6 +869,7 @@ describe('VerifySimulator (Verify v1 over HTTP, real SDK)', () => {
       await h.vonage.verify.check(id, 'zzzz');
       h.sim.advance(125 * SECOND);
       await h.vonage.verify.check(id, h.sim.currentCode(id) ?? '');
+      h.sim.advance(60 * SECOND);
       const res = fields(await h.vonage.verify.search(id));
       const date = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
       expect(res).toMatchObject({
@@ -910,12 +912,22 @@ describe('VerifySimulator (Verify v1 over HTTP, real SDK)', () => {
       });
     });
 
+    test('for a minute after a request ends, search answers 101 "No response found"; then it reports it', async () => {
+      const { id } = await startOk(h);
+      await h.vonage.verify.check(id, h.sim.currentCode(id) ?? '');
+      expect(fields(await h.vonage.verify.search(id))).toMatchObject({ request_id: id, status: '101' });
+      h.sim.advance(59 * SECOND);
+      expect(fields(await h.vonage.verify.search(id)).status).toBe('101');
+      h.sim.advance(SECOND);
+      expect(fields(await h.vonage.verify.search(id)).status).toBe('SUCCESS');
+    });
+
     test('FAILED and EXPIRED are reported as such, with date_finalized', async () => {
       const failed = await startOk(h);
       for (let i = 0; i < 3; i++) await h.vonage.verify.check(failed.id, 'zzzz');
       const expired = await startOk(h, { workflowId: VerifyWorkflows.SMS });
       const start = h.clock.now();
-      h.sim.advance(300 * SECOND);
+      h.sim.advance(360 * SECOND);
       expect(fields(await h.vonage.verify.search(failed.id))).toMatchObject({
         status: 'FAILED',
         price: '0.00000000',
@@ -1001,6 +1013,22 @@ describe('VerifySimulator (Verify v1 over HTTP, real SDK)', () => {
       h.sim.setFault({ mode: 'reset' });
       const error = await caught(h.vonage.verify.start({ number: freshNumber(), brand: 'Acme' }));
       expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    });
+
+    test('afterWork: Vonage does the work, then the answer is lost (hang: AbortError; reset: TypeError)', async () => {
+      const hang = await harness({}, 150);
+      const started = await startOk(hang);
+      hang.sim.setFault({ mode: 'hang', operations: ['check'], afterWork: true, times: 1 });
+      const code = hang.sim.currentCode(started.id) ?? '';
+      await expect(hang.vonage.verify.check(started.id, code)).rejects.toMatchObject({ name: 'AbortError' });
+      expect(hang.sim.requestState(started.id)?.status).toBe('SUCCESS');
+
+      const number = freshNumber();
+      h.sim.setFault({ mode: 'reset', operations: ['start'], afterWork: true, times: 1 });
+      const error = await caught(h.vonage.verify.start({ number, brand: 'Acme' }));
+      expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+      expect(h.sim.messages({ number })).toHaveLength(1);
+      expect(() => h.sim.setFault({ mode: 'http500', afterWork: true })).toThrow(RangeError);
     });
 
     test('badJson: VetchError "Failed to decode response body"', async () => {
