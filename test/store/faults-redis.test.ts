@@ -241,9 +241,20 @@ describe('half-done work: Vonage started a code, the store did not take its reco
         msg: expect.stringContaining('untracked'),
       }),
     );
-    // The caller cannot start another until Vonage ends that one; it learns nothing about it.
+    // The start's intent was recorded before Vonage was called, so the caller's retry recognises the
+    // status 10 as its own: 409 with that id (still in the cancel window), and the code it got works.
     const retry = await requestToken(phoneNumber);
-    expect([retry.status, retry.body.code]).toEqual([409, 'concurrent_verification']);
+    expect([retry.status, retry.body.code, retry.body.requestId]).toEqual([
+      409,
+      'verification_in_progress',
+      requestId,
+    ]);
+    const code = h.sim.messages({ number: phoneNumber.slice(1) })[0]?.code;
+    const check = await http
+      .post('/api/verify-token')
+      .set('Authorization', `Bearer ${KEYS.alpha}`)
+      .send({ requestId, code });
+    expect(check.status).toBe(200);
   });
 
   test('past the 30 s window (the write took that long): 503 and cancelled at Vonage; a retry starts afresh', async () => {
