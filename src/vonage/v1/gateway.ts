@@ -1,7 +1,7 @@
 // The Verify v1 gateway: VerifyGateway over the SDK's `vonage.verify` client. Statuses are mapped in
 // status-map.ts, thrown errors in ../thrown.ts; nothing from the SDK leaves this file unmapped.
 
-import { ApiError } from '../../errors';
+import { ApiError, errors } from '../../errors';
 import type {
   CallObserver,
   CheckOutcome,
@@ -12,7 +12,7 @@ import type {
   VerifyGateway,
   VonageOperation,
 } from '../gateway';
-import { isConnectionRefused, mapThrown } from '../thrown';
+import { isConnectionRefused, mapThrown, OutcomeUnknown } from '../thrown';
 import { V1_LANGUAGES } from './languages';
 import { type Mapped, mapCheckStatus, mapControlStatus, mapSearch, mapStartStatus } from './status-map';
 import { v1DeliveryWaitsSeconds } from './timing';
@@ -126,6 +126,10 @@ export class VonageVerifyGateway implements VerifyGateway {
       } catch (error) {
         if (!(retryRefused && isConnectionRefused(error))) throw error;
         body = await send();
+      }
+      // An answer without a status (a proxy mangled it, say) says nothing about what Vonage did.
+      if (field(body, 'status') === undefined) {
+        throw errors.upstreamError(new OutcomeUnknown('an answer without a status'));
       }
       const mapped = map(body);
       if (mapped instanceof Error) {
