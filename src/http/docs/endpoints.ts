@@ -97,7 +97,10 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
         description:
           'Starts a Vonage verification. Unset options come from the configuration. If this caller already has a ' +
           'verification in flight for the number, it is cancelled and replaced (`replacedRequestId`) when Vonage ' +
-          'allows it, else the answer is 409 `verification_in_progress` with the id whose code is still valid.' +
+          'allows it, else the answer is 409 `verification_in_progress` with the id of the verification still ' +
+          'running at Vonage and `retryAfterSeconds`, the real wait until a new code can be started. ' +
+          "`expiresAt` is when Vonage ends the verification (its last delivery plus that delivery's wait), " +
+          'not when the first code expires.' +
           (sandbox
             ? ' In sandbox mode the code is not sent to a phone: read it at GET /sandbox/messages.'
             : ''),
@@ -138,7 +141,7 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
             requestId: EXAMPLE_REQUEST_ID,
             phoneNumber: EXAMPLE_PHONE,
             status: 'pending',
-            expiresAt: '2026-01-01T12:05:00.000Z',
+            expiresAt: '2026-01-01T12:10:05.000Z',
           }),
         },
       },
@@ -251,12 +254,13 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
             phoneNumber: EXAMPLE_PHONE,
             status: 'verified',
             createdAt: '2026-01-01T12:00:00.000Z',
-            expiresAt: '2026-01-01T12:05:00.000Z',
+            expiresAt: '2026-01-01T12:10:05.000Z',
             finishedAt: '2026-01-01T12:01:10.000Z',
           }),
         },
       },
-      errors: [...API_BASE, 'validation_failed', 'verification_not_found'],
+      // A verification whose last call's answer was lost is resolved with Vonage first (its search).
+      errors: [...API_BASE, ...UPSTREAM, 'validation_failed', 'verification_not_found'],
     },
   };
 }
@@ -313,7 +317,7 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
       overrides: {
         // ops-routes.ts answers readiness with its own title and detail, so its example is that answer.
         store_unavailable: {
-          when: 'The verification store is not answering.',
+          when: 'The verification store is not answering, or refuses writes (full, or a read-only replica).',
           example: errors.notReady(),
         },
       },

@@ -44,7 +44,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     example: errors.countryNotAllowed('FR'),
   },
   verification_not_found: {
-    when: "No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6).",
+    when: "No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it at all (status 6, and its search has not found it for three minutes).",
     example: errors.verificationNotFound(),
   },
   not_found: {
@@ -52,7 +52,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     example: errors.routeNotFound(),
   },
   verification_in_progress: {
-    when: 'A code this caller started for the number moments ago is still in flight and Vonage refuses to cancel it (status 19); `requestId` is that verification, whose code is still valid.',
+    when: 'A verification this caller started for the number is still running at Vonage and Vonage refuses to cancel it (status 19: within 30 s of its start, or after its second delivery); `requestId` is that verification (its latest code can be checked) and `retryAfterSeconds` the real wait: the end of the 30-second window, or `expiresAt`.',
     example: errors.verificationInProgress(EXAMPLE_REQUEST_ID, 25),
   },
   concurrent_verification: {
@@ -108,11 +108,11 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     example: errors.upstreamError(),
   },
   upstream_unavailable: {
-    when: 'Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable.',
+    when: 'Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable; or the outcome of an earlier call on this verification was lost and Vonage cannot tell it yet (its search lags up to a minute): retry after `Retry-After`.',
     example: errors.upstreamUnavailable(1),
   },
   store_unavailable: {
-    when: 'The verification store (Redis) is down or not answering in time.',
+    when: 'The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record.',
     example: errors.storeUnavailable(),
   },
   upstream_timeout: {
