@@ -8,6 +8,7 @@ import { ApiError, errors } from '../errors';
 import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStore } from '../store/store';
 import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/gateway';
 import { isOutcomeUnknown } from '../vonage/thrown';
+import type { Outcomes } from './outcomes';
 import { maskPhone } from './phone';
 import type { Records } from './records';
 import { scheduledEnd } from './schedule';
@@ -59,6 +60,7 @@ export class StartProtocol {
     private readonly clock: Clock,
     private readonly settings: ServiceSettings,
     private readonly records: Records,
+    private readonly outcomes: Outcomes,
   ) {}
 
   /** Starts at Vonage (or not at all, for a test number) and records the verification. */
@@ -149,8 +151,12 @@ export class StartProtocol {
       (await this.store.findById(ctx.caller, inFlight.requestId)) ??
       (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, lifetime));
     if (!own || own.phoneNumber !== phoneNumber) throw await this.notOurs(inFlight.requestId);
-    const cancelled = await this.vonage(ctx).cancel(own.requestId);
+    const cancel = () => this.vonage(ctx).cancel(own.requestId);
+    // A pending record is marked first, so a cancel whose answer is lost is resolved later (outcomes.ts).
+    const cancelled =
+      own.status === 'pending' ? await this.outcomes.call(ctx, own, 'cancel', cancel) : await cancel();
     if (cancelled.kind === 'refused') {
+      if (own.status === 'pending') await this.outcomes.clear(ctx, own);
       // Still running at Vonage: its latest code can be checked; a new one only after the wait.
       throw errors.verificationInProgress(own.requestId, this.records.retryAfterSeconds(own));
     }

@@ -53,8 +53,9 @@ export class VerifyService {
       (caller) => deps.onFunnel?.(caller, 'rate_limited'),
     );
     const vonage = (ctx: CallContext) => this.budget.for(ctx);
-    this.starts = new StartProtocol(deps.store, vonage, deps.clock, deps.settings, this.records);
     this.outcomes = new Outcomes(deps.store, vonage, deps.clock, this.records);
+    const { store, clock, settings } = deps;
+    this.starts = new StartProtocol(store, vonage, clock, settings, this.records, this.outcomes);
   }
 
   async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {

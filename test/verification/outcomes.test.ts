@@ -221,6 +221,20 @@ describe('lost answers are resolved on the next request (issue 14 item 2)', () =
     },
   );
 
+  test('request-token replacing its own: the cancel is lost after Vonage cancelled; the retry starts anew and the old one reads cancelled', async () => {
+    const { phoneNumber, requestId } = await requestCode();
+    h.sim.advance(31_000);
+    h.sim.setFault({ mode: 'hang', operations: ['control'], afterWork: true, times: 1 });
+    const lost = await h.as('alpha').post('/api/request-token', { phoneNumber });
+    expect([lost.status, lost.body.code]).toEqual([504, 'upstream_timeout']);
+    expect(h.sim.requestState(requestId)?.status).toBe('CANCELLED');
+
+    const retry = await h.as('alpha').post('/api/request-token', { phoneNumber });
+    expect(retry.status).toBe(201);
+    h.sim.advance(60_000);
+    expect(await statusOf(requestId)).toBe('cancelled');
+  });
+
   test('another caller never adopts a start whose answer was lost', async () => {
     const phoneNumber = ukMobile();
     h.sim.setFault({ mode: 'reset', operations: ['start'], afterWork: true, times: 1 });
