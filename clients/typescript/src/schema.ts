@@ -13,7 +13,7 @@ export interface paths {
         put?: never;
         /**
          * Send a code to a phone number
-         * @description Starts a Vonage verification. Unset options come from the configuration. If this caller already has a verification in flight for the number, it is cancelled and replaced (`replacedRequestId`) when Vonage allows it, else the answer is 409 `verification_in_progress` with the id whose code is still valid. In sandbox mode the code is not sent to a phone: read it at GET /sandbox/messages.
+         * @description Starts a Vonage verification. Unset options come from the configuration. If this caller already has a verification in flight for the number, it is cancelled and replaced (`replacedRequestId`) when Vonage allows it, else the answer is 409 `verification_in_progress` with the id of the verification still running at Vonage and `retryAfterSeconds`, the real wait until a new code can be started. `expiresAt` is when Vonage ends the verification (its last delivery plus that delivery's wait), not when the first code expires. In sandbox mode the code is not sent to a phone: read it at GET /sandbox/messages.
          */
         post: operations["requestToken"];
         delete?: never;
@@ -506,7 +506,7 @@ export interface operations {
                      *       "requestId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
                      *       "phoneNumber": "+447400123456",
                      *       "status": "pending",
-                     *       "expiresAt": "2026-01-01T12:05:00.000Z"
+                     *       "expiresAt": "2026-01-01T12:10:05.000Z"
                      *     }
                      */
                     "application/json": components["schemas"]["Started"];
@@ -559,7 +559,7 @@ export interface operations {
                 };
             };
             /**
-             * @description `verification_in_progress`: A code this caller started for the number moments ago is still in flight and Vonage refuses to cancel it (status 19); `requestId` is that verification, whose code is still valid.
+             * @description `verification_in_progress`: A verification this caller started for the number is still running at Vonage and Vonage refuses to cancel it (status 19: within 30 s of its start, or after its second delivery); `requestId` is that verification (its latest code can be checked) and `retryAfterSeconds` the real wait: the end of the 30-second window, or `expiresAt`.
              *
              *     `concurrent_verification`: Another verification to this number, not this caller's, is in flight at Vonage (status 10).
              *
@@ -643,9 +643,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `store_unavailable`: The verification store (Redis) is down or not answering in time.
+             * @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record.
              *
-             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable.
+             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable; or the outcome of an earlier call on this verification was lost and Vonage cannot tell it yet (its search lags up to a minute): retry after `Retry-After`.
              */
             503: {
                 headers: {
@@ -731,7 +731,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
+            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it at all (status 6, and its search has not found it for three minutes). */
             404: {
                 headers: {
                     /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
@@ -838,9 +838,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `store_unavailable`: The verification store (Redis) is down or not answering in time.
+             * @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record.
              *
-             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable.
+             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable; or the outcome of an earlier call on this verification was lost and Vonage cannot tell it yet (its search lags up to a minute): retry after `Retry-After`.
              */
             503: {
                 headers: {
@@ -925,7 +925,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
+            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it at all (status 6, and its search has not found it for three minutes). */
             404: {
                 headers: {
                     /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
@@ -1030,9 +1030,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `store_unavailable`: The verification store (Redis) is down or not answering in time.
+             * @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record.
              *
-             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable.
+             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable; or the outcome of an earlier call on this verification was lost and Vonage cannot tell it yet (its search lags up to a minute): retry after `Retry-After`.
              */
             503: {
                 headers: {
@@ -1132,7 +1132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
+            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it at all (status 6, and its search has not found it for three minutes). */
             404: {
                 headers: {
                     /** @description `true` when this answer is a replay of the first answer to the same `Idempotency-Key`. */
@@ -1237,9 +1237,9 @@ export interface operations {
                 };
             };
             /**
-             * @description `store_unavailable`: The verification store (Redis) is down or not answering in time.
+             * @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record.
              *
-             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable.
+             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable; or the outcome of an earlier call on this verification was lost and Vonage cannot tell it yet (its search lags up to a minute): retry after `Retry-After`.
              */
             503: {
                 headers: {
@@ -1288,7 +1288,7 @@ export interface operations {
                      *       "phoneNumber": "+447400123456",
                      *       "status": "verified",
                      *       "createdAt": "2026-01-01T12:00:00.000Z",
-                     *       "expiresAt": "2026-01-01T12:05:00.000Z",
+                     *       "expiresAt": "2026-01-01T12:10:05.000Z",
                      *       "finishedAt": "2026-01-01T12:01:10.000Z"
                      *     }
                      */
@@ -1313,7 +1313,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it (status 6). */
+            /** @description `verification_not_found`: No such verification for this caller (other callers' verifications are never visible), or Vonage no longer knows it at all (status 6, and its search has not found it for three minutes). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1345,7 +1345,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `store_unavailable`: The verification store (Redis) is down or not answering in time. */
+            /** @description `upstream_error`: Vonage answered 5xx, something unreadable, or rejected our credentials. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record.
+             *
+             *     `upstream_unavailable`: Vonage throttled us (status 1), the account quota is exhausted (status 9), or Vonage is unreachable; or the outcome of an earlier call on this verification was lost and Vonage cannot tell it yet (its search lags up to a minute): retry after `Retry-After`.
+             */
             503: {
                 headers: {
                     /**
@@ -1353,6 +1366,15 @@ export interface operations {
                      * @example 30
                      */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: Vonage did not answer within `VONAGE_TIMEOUT_MS`; the outcome is unknown. */
+            504: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1440,7 +1462,7 @@ export interface operations {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
-            /** @description `store_unavailable`: The verification store is not answering. */
+            /** @description `store_unavailable`: The verification store is not answering, or refuses writes (full, or a read-only replica). */
             503: {
                 headers: {
                     [name: string]: unknown;
