@@ -160,15 +160,16 @@ export class RedisVerificationStore implements VerificationStore {
   }
 
   /**
-   * Plain commands, not one script: the uncertain-start note lives in a slot of its own (by number). The
-   * caller holds its number's lock, so nothing else touches this intent meanwhile.
+   * Not one script: the uncertain-start note lives in a slot of its own (by number). The caller holds
+   * its number's lock, so nothing else touches this intent meanwhile.
    */
   async noteStartIntent(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
     const key = this.keys.intent(caller, phoneNumber);
-    const earlier = await this.run(() => this.redis.get(key));
+    const ttl = Math.max(1000, Math.ceil(ttlMs));
+    // One round trip: SET ... GET answers the intent it replaced.
+    const earlier = await this.run(() => this.redis.set(key, String(at), 'PX', ttl, 'GET'));
     // A start whose outcome was lost: it becomes the number's uncertain-start note, if no one has one.
     if (earlier !== null) await this.noteUncertainStart(caller, phoneNumber, Number(earlier), ttlMs);
-    await this.run(() => this.redis.set(key, String(at), 'PX', Math.max(1000, Math.ceil(ttlMs))));
   }
 
   async clearStartIntent(caller: string, phoneNumber: string): Promise<void> {
