@@ -112,7 +112,8 @@ export class StartProtocol {
     attempt: SendAttempt,
   ): Promise<StartOutcome> {
     const intentAt = this.clock.now();
-    await this.store.noteStartIntent(ctx.caller, params.phoneNumber, intentAt, UNCERTAIN_START_MEMORY_MS);
+    const memoryMs = uncertainStartMemoryMs(params);
+    await this.store.noteStartIntent(ctx.caller, params.phoneNumber, intentAt, memoryMs);
     try {
       const outcome = await this.vonage(ctx).start(params);
       if (outcome.kind === 'started') attempt.maybeSent = true;
