@@ -1,7 +1,9 @@
-// Compiles the servers the bench runs to plain CommonJS (TypeScript's transpileModule, no type check),
-// so they run as `npm run start:prod` runs the service: node on JavaScript, without tsx's loader thread
-// and its memory. The output lives under bench/results/ so node_modules resolves from the repository.
+// Builds what the bench runs: the service with its own `npm run build` (as the image does), and the bench's
+// yardstick servers as plain CommonJS (TypeScript's transpileModule, no type check), so all run as node on
+// JavaScript, without tsx's loader thread and its memory. The output lives under bench/results/ so
+// node_modules resolves from the repository.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import ts from 'typescript';
@@ -38,4 +40,14 @@ export function transpileDir(dir: string, outDir: string, only?: (name: string) 
 
 export function removeBuild(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** `npm run build` of the checkout at `dir`, its output sent to `outDir` instead of dist/. */
+export function buildWithNpm(dir: string, outDir: string): void {
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const result = spawnSync(npm, ['run', '--silent', 'build', '--', '--outDir', outDir], {
+    cwd: dir,
+    stdio: ['ignore', 2, 2],
+  });
+  if (result.status !== 0) throw new Error(`npm run build failed in ${dir} (exit ${result.status})`);
 }

@@ -14,7 +14,8 @@ export interface Servers {
   service: Proc;
   reference: Proc;
   bare: Proc;
-  origins: { simulator: string; service: string; reference: string; bare: string };
+  peer: Proc;
+  origins: { simulator: string; service: string; reference: string; bare: string; peer: string };
 }
 
 export function log(message: string): void {
@@ -86,7 +87,12 @@ export interface PhaseSpec {
   amount?: number;
   durationMs?: number;
   talksToVonage: boolean;
+  /** Each step is one complete flow (request-token → code → verify-token): figures per flow too. */
+  flows?: boolean;
   step(worker: Worker, index: number): Promise<void>;
+  /** Untimed, once per connection before each segment: a warm pool (and JIT) after the other server ran,
+   *  so connections to Vonage counted in the segment are the ones the steady state opens. */
+  prime?(worker: Worker): Promise<void>;
   /** Runs beside the load (RSS sampling in the soak). */
   during?: () => () => void;
 }
@@ -208,6 +214,13 @@ export class Meter {
     const firstHalf = spec.amount === undefined ? 0 : Math.floor(spec.amount / halves);
     let amount = spec.amount;
     if (spec.amount !== undefined && halves === 2) amount = part === 0 ? firstHalf : spec.amount - firstHalf;
+    const { prime } = spec;
+    if (prime) {
+      await this.load(this.originOf(spec.server), spec.connections, {
+        amount: spec.connections,
+        step: (w) => prime(w),
+      });
+    }
     const before = await this.snapshot(pid);
     if (part === 0) acc.rssBefore = before.rss;
     const stopDuring = spec.during?.();
@@ -218,6 +231,7 @@ export class Meter {
         }, 100)
       : undefined;
     const countBefore = acc.recorder.stats.get('*')?.latencies.length ?? 0;
+    const stepsBefore = acc.recorder.steps;
     const elapsedBefore = acc.recorder.elapsedMs;
     await this.load(this.originOf(spec.server), spec.connections, {
       ...(amount !== undefined ? { amount, firstStep: halves === 2 && part === 1 ? firstHalf : 0 } : {}),
@@ -230,7 +244,8 @@ export class Meter {
     const after = await this.snapshot(pid);
     const elapsed = acc.recorder.elapsedMs - elapsedBefore;
     const count = (acc.recorder.stats.get('*')?.latencies.length ?? 0) - countBefore;
-    acc.halves.push(elapsed > 0 ? (count / elapsed) * 1000 : 0);
+    const units = spec.flows ? acc.recorder.steps - stepsBefore : count;
+    acc.halves.push(elapsed > 0 ? (units / elapsed) * 1000 : 0);
     acc.rssAfter = after.rss;
     const wall = (after.at - before.at) / 1000;
     acc.wall += wall;
@@ -283,9 +298,18 @@ export class Meter {
       redisPerRequest: requests > 0 ? acc.redisCommands / requests : null,
       labels: result.labels,
     };
+    if (spec.flows) {
+      const flows = result.steps;
+      row.flows = {
+        count: flows,
+        perSecond: result.elapsedMs > 0 ? (flows / result.elapsedMs) * 1000 : 0,
+        serverCpuUs: flows > 0 ? (acc.cpu / flows) * 1e6 : Number.NaN,
+        vonageConnectionsPer1000: flows > 0 ? (acc.vonage / flows) * 1000 : Number.NaN,
+      };
+    }
     this.rows.push(row);
     log(
-      `${spec.title}: ${requests} requests, ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, ` +
+      `${spec.title}: ${requests} requests${row.flows ? ` (${row.flows.count} flows, ${row.flows.perSecond.toFixed(0)}/s, ${row.flows.serverCpuUs.toFixed(0)} µs CPU each)` : ''}, ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, ` +
         `p99 ${row.p99.toFixed(2)} ms, errors ${row.errors}${row.errors > 0 ? ` ${JSON.stringify(all?.statuses)}` : ''}`,
     );
     return row;

@@ -3,7 +3,7 @@
 
 import type { LabelSummary } from './load';
 
-export type ServerKind = 'service' | 'reference' | 'bare';
+export type ServerKind = 'service' | 'reference' | 'bare' | 'peer';
 
 export interface Row {
   id: string;
@@ -42,7 +42,16 @@ export interface Row {
   loadAverage: number;
   /** Redis commands processed per request (global counter: approximate if others share the Redis). */
   redisPerRequest: number | null;
-  /** The row this one is compared with, and the ratio of their requests/s. */
+  /** Complete flows (request-token → code → verify-token), when each step of the phase is one. */
+  flows?: {
+    count: number;
+    perSecond: number;
+    /** Server CPU (utime + stime from /proc/<pid>/stat) per flow, µs. */
+    serverCpuUs: number;
+    /** TCP connections the server opened to the Verify simulator per 1,000 flows. */
+    vonageConnectionsPer1000: number;
+  };
+  /** The row this one is compared with, and the ratio of their requests/s (flows/s for flow phases). */
   baseline?: string;
   ratio?: number;
   /** The ratio in each ABBA half: how far the machine's noise moves it. */
@@ -67,14 +76,17 @@ const range = (values: number[] | undefined) =>
   values && values.length === 2 ? ` (${fixed(Math.min(...values), 2)}–${fixed(Math.max(...values), 2)})` : '';
 const percent = (value: number) => (Number.isFinite(value) ? `${Math.round(value * 100)}%` : 'n/a');
 
+/** Requests/s, or flows/s for a phase of complete flows. */
+const throughput = (row: Row) => row.flows?.perSecond ?? row.rps;
+
 export function linkBaselines(rows: Row[], baselines: Record<string, string>): void {
   const byId = new Map(rows.map((row) => [row.id, row]));
   for (const row of rows) {
     const baselineId = baselines[row.id];
     const baseline = baselineId ? byId.get(baselineId) : undefined;
-    if (!baseline || baseline.rps === 0) continue;
+    if (!baseline || throughput(baseline) === 0) continue;
     row.baseline = baseline.id;
-    row.ratio = row.rps / baseline.rps;
+    row.ratio = throughput(row) / throughput(baseline);
     if (row.halves.length === 2 && baseline.halves.length === 2) {
       row.ratioHalves = row.halves.map((rps, i) => rps / (baseline.halves[i] ?? Number.NaN));
     }
@@ -120,6 +132,31 @@ export function markdownTable(rows: Row[]): string {
     lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+/** The complete-flow phases side by side: per flow, as the issue 17 targets read them. */
+export function flowsTable(rows: Row[]): string {
+  const lines = [
+    '| complete flows | flows | flows/s | ratio | server CPU µs/flow | p50 ms | p99 ms | errors | TCP to Vonage per 1,000 flows | RSS MB after |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    if (!row.flows) continue;
+    const cells = [
+      row.title,
+      String(row.flows.count),
+      fixed(row.flows.perSecond, 0),
+      row.ratio === undefined ? '' : `${fixed(row.ratio, 2)}× ${row.baseline ?? ''}${range(row.ratioHalves)}`,
+      fixed(row.flows.serverCpuUs, 0),
+      fixed(row.p50, 2),
+      fixed(row.p99, 2),
+      String(row.errors),
+      fixed(row.flows.vonageConnectionsPer1000, 1),
+      fixed(row.rssAfterMb, 0),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
 }
 
 export function targetsTable(targets: Target[]): string {
@@ -181,17 +218,59 @@ export function judgeTargets(rows: Row[], trend: SoakTrend | undefined): Target[
   const ratioTarget = (id: string, name: string, min: number) => {
     const r = row(id);
     if (!r || r.ratio === undefined) return;
+    const unit = r.flows ? 'flows/s' : 'req/s';
     targets.push({
       name,
-      goal: `≥ ${min}× ${r.baseline} req/s`,
-      measured: `${fixed(r.rps, 0)} req/s = ${fixed(r.ratio, 2)}×${range(r.ratioHalves)}`,
+      goal: `≥ ${min}× ${r.baseline} ${unit}`,
+      measured: `${fixed(throughput(r), 0)} ${unit} = ${fixed(r.ratio, 2)}×${range(r.ratioHalves)}`,
       met: r.ratio >= min,
     });
   };
-  ratioTarget('verify-token', 'verify-token throughput', 0.6);
+  ratioTarget('flow-service', 'complete flows (32 connections)', 1.0);
+  const service = row('flow-service');
+  const peer = row('flow-peer');
+  if (service?.flows && peer?.flows) {
+    const cpu = service.flows.serverCpuUs / peer.flows.serverCpuUs;
+    targets.push({
+      name: 'server CPU per flow (/proc utime+stime)',
+      goal: '≤ the peer’s',
+      measured: `${fixed(service.flows.serverCpuUs, 0)} vs ${fixed(peer.flows.serverCpuUs, 0)} µs = ${fixed(cpu, 2)}×`,
+      met: cpu <= 1,
+    });
+    const p99 = service.p99 / peer.p99;
+    targets.push({
+      name: 'p99 per request, complete flows',
+      goal: '≤ 1.5× the peer’s',
+      measured: `${fixed(service.p99, 1)} vs ${fixed(peer.p99, 1)} ms = ${fixed(p99, 2)}×`,
+      met: p99 <= 1.5,
+    });
+  }
   ratioTarget('refused-401', 'refused: wrong API key (401)', 0.8);
   ratioTarget('refused-429', 'refused: rate-limited number (429), one number', 0.8);
   ratioTarget('refused-429-spread', 'refused: rate-limited numbers (429), one per connection', 0.8);
+  const memService = row('mem-service');
+  const memPeer = row('mem-peer');
+  if (memService && memPeer) {
+    targets.push({
+      name: `RSS after ${memService.requests} + ${memPeer.requests} requests of complete flows`,
+      goal: '≤ the peer’s',
+      measured: `${fixed(memService.rssAfterMb, 0)} vs ${fixed(memPeer.rssAfterMb, 0)} MB`,
+      met: memService.rssAfterMb <= memPeer.rssAfterMb,
+    });
+  }
+  const serviceFlows = rows.filter((r) => r.server === 'service' && r.flows);
+  if (serviceFlows.length > 0) {
+    const worst = serviceFlows.reduce((a, b) =>
+      (b.flows?.vonageConnectionsPer1000 ?? 0) > (a.flows?.vonageConnectionsPer1000 ?? 0) ? b : a,
+    );
+    const per1000 = worst.flows?.vonageConnectionsPer1000 ?? Number.NaN;
+    targets.push({
+      name: 'TCP connections to Vonage per 1,000 flows',
+      goal: '≤ 40',
+      measured: `${fixed(per1000, 1)} (${worst.title}; peer: ${fixed(peer?.flows?.vonageConnectionsPer1000 ?? Number.NaN, 1)})`,
+      met: per1000 <= 40,
+    });
+  }
 
   const withVonage = rows.filter((r) => r.server === 'service' && r.peakVonageConnections !== null);
   if (withVonage.length > 0) {
@@ -211,15 +290,6 @@ export function judgeTargets(rows: Row[], trend: SoakTrend | undefined): Target[
     });
   }
 
-  const rss = row('rss');
-  if (rss) {
-    targets.push({
-      name: `RSS after ${rss.requests} requests`,
-      goal: '< 150 MB',
-      measured: `${fixed(rss.rssAfterMb, 0)} MB`,
-      met: rss.rssAfterMb < 150,
-    });
-  }
   if (trend) {
     targets.push({
       name: 'RSS over the soak',

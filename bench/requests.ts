@@ -76,23 +76,25 @@ export class BenchRequests {
     );
   }
 
-  refused401(w: Worker, label: string): Promise<CallResult> {
+  /** A wrong key on verify-token: 401 from the service; `expect` another status for a server without auth. */
+  refused401(w: Worker, label: string, expect = 401): Promise<CallResult> {
     const body = JSON.stringify({ requestId: 'f3a0c5e2b1d94c7e8a6b2d1c0e9f8a7b', code: '123456' });
     return w.call(
       label,
       'main',
       { method: 'POST', path: '/api/verify-token', headers: this.wrongKey, body },
-      401,
+      expect,
     );
   }
 
-  refused429(w: Worker, label: string, phoneNumber: string): Promise<CallResult> {
+  /** A number over its send limit: 429 from the service; `expect` another status for a server without limits. */
+  refused429(w: Worker, label: string, phoneNumber: string, expect = 429): Promise<CallResult> {
     const body = JSON.stringify({ phoneNumber });
     return w.call(
       label,
       'main',
       { method: 'POST', path: '/api/request-token', headers: this.authed, body },
-      429,
+      expect,
     );
   }
 
@@ -106,13 +108,13 @@ export class BenchRequests {
     );
   }
 
-  /** request-token → code from the simulator's control API → verify-token. */
-  async flow(w: Worker, phoneNumber: string, tag: string): Promise<string | undefined> {
-    const requestId = await this.requestToken(w, `svc:${tag}request-token`, phoneNumber);
+  /** request-token → code from the simulator's control API → verify-token; `server` prefixes the labels. */
+  async flow(w: Worker, phoneNumber: string, tag: string, server = 'svc:'): Promise<string | undefined> {
+    const requestId = await this.requestToken(w, `${server}${tag}request-token`, phoneNumber);
     if (requestId === undefined) return undefined;
     const code = await this.readCode(w, `sim:${tag}code`, requestId);
     if (code === undefined) return undefined;
-    const verified = await this.verifyToken(w, `svc:${tag}verify-token`, { requestId, code });
+    const verified = await this.verifyToken(w, `${server}${tag}verify-token`, { requestId, code });
     return verified.status === 200 ? requestId : undefined;
   }
 

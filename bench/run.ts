@@ -1,7 +1,9 @@
-// `npm run bench` (issue #6): starts the Verify simulator, the service (Redis store), a REFERENCE server
-// doing the bare minimum of verify-token's work and BARE Express as separate processes pinned to one core,
-// drives them from this process pinned to the other, and prints requests/s, p50/p99, errors, TCP
-// connections to "Vonage", RSS and the targets; raw results go to bench/results/<timestamp>.json.
+// `npm run bench` (issues #6, #17): builds the service with `npm run build` and starts it as the image runs
+// it (compiled JavaScript, the Dockerfile's NODE_OPTIONS), beside the Verify simulator, the SEED-STYLE PEER
+// (Express + express.json() + the Vonage SDK, the design the tutorials teach), a REFERENCE server doing the
+// bare minimum of verify-token's work and BARE Express, as separate processes pinned to one core; drives
+// them from this process pinned to the other, and prints flows/s, server CPU per flow (/proc), p50/p99,
+// errors, TCP connections to "Vonage", RSS and the targets; raw results go to bench/results/<timestamp>.json.
 // The phases are in workload.ts; settings in settings.ts (BENCH_QUICK=1 for a one-minute smoke run, ...).
 
 import { randomBytes } from 'node:crypto';
@@ -11,10 +13,10 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import Redis from 'ioredis';
-import { removeBuild, transpileDir } from './build';
+import { buildWithNpm, removeBuild, transpileDir } from './build';
 import { log, redisInfoField, type Servers } from './meter';
 import { freePort, hasTaskset, killAllNow, pinSelf, rssMb, start, stopAll, waitReady } from './procs';
-import { judgeTargets, linkBaselines, markdownTable, targetsTable } from './report';
+import { flowsTable, judgeTargets, linkBaselines, markdownTable, targetsTable } from './report';
 import { VONAGE_KEY, VONAGE_SECRET } from './requests';
 import { type BenchSettings, loadSettings } from './settings';
 import { Bench, SENDS_PER_NUMBER } from './workload';
@@ -24,29 +26,37 @@ const RESULTS = join(REPO, 'bench', 'results');
 
 /** Display order of the rows, and what each is compared with. */
 const ROW_ORDER = [
+  'flow-peer',
+  'flow-service',
+  'mem-peer',
+  'mem-service',
   'bare-401',
   'refused-401',
+  'peer-401',
   'bare-429',
   'refused-429',
   'refused-429-spread',
+  'peer-429',
   'reference',
   'verify-token',
   'request-token',
   'status',
   'latency-reference',
   'latency-service',
-  'rss',
   'soak',
 ];
 const BASELINES: Record<string, string> = {
+  'flow-service': 'flow-peer',
+  'mem-service': 'mem-peer',
   'refused-401': 'bare-401',
+  'peer-401': 'bare-401',
   'refused-429': 'bare-429',
   'refused-429-spread': 'bare-429',
+  'peer-429': 'bare-429',
   'verify-token': 'reference',
   'request-token': 'reference',
   status: 'reference',
   'latency-service': 'latency-reference',
-  rss: 'reference',
   soak: 'reference',
 };
 
@@ -75,9 +85,9 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
   return deleted;
 }
 
-type Scripts = Record<'simulator' | 'service' | 'reference' | 'bare', string[]>;
+type Scripts = Record<'simulator' | 'service' | 'reference' | 'bare' | 'peer', string[]>;
 
-/** Node arguments for each server: compiled JavaScript (default), or TypeScript through tsx. */
+/** Node arguments for each server: `npm run build`'s JavaScript (default), or TypeScript through tsx. */
 function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
   const serviceSrc = join(settings.serviceDir, 'src');
   if (!existsSync(join(serviceSrc, 'server.ts')))
@@ -90,18 +100,22 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
       service: [...settings.serviceNodeArgs, ...tsx(join(serviceSrc, 'server.ts'))],
       reference: tsx(join(REPO, 'bench', 'reference-server.ts')),
       bare: tsx(join(REPO, 'bench', 'bare-server.ts')),
+      peer: tsx(join(REPO, 'bench', 'peer-server.ts')),
     };
   }
-  transpileDir(join(REPO, 'src'), join(buildDir, 'repo', 'src'));
+  // The deployed form: the image runs `npm run build`'s output (here into the run's own folder, so a
+  // developer's dist/ is left alone; node_modules still resolves from the repository).
+  const repoOut = join(buildDir, 'repo', 'dist');
+  buildWithNpm(REPO, repoOut);
+  const serviceOut = settings.serviceDir === REPO ? repoOut : join(buildDir, 'service', 'dist');
+  if (settings.serviceDir !== REPO) buildWithNpm(settings.serviceDir, serviceOut);
   transpileDir(join(REPO, 'bench'), join(buildDir, 'repo', 'bench'), (name) => name.endsWith('-server.ts'));
-  const serviceOut =
-    settings.serviceDir === REPO ? join(buildDir, 'repo', 'src') : join(buildDir, 'service', 'src');
-  if (settings.serviceDir !== REPO) transpileDir(serviceSrc, serviceOut);
   return {
-    simulator: [join(buildDir, 'repo', 'src', 'simulator', 'v1', 'main.js')],
+    simulator: [join(repoOut, 'simulator', 'v1', 'main.js')],
     service: [...settings.serviceNodeArgs, join(serviceOut, 'server.js')],
     reference: [join(buildDir, 'repo', 'bench', 'reference-server.js')],
     bare: [join(buildDir, 'repo', 'bench', 'bare-server.js')],
+    peer: [join(buildDir, 'repo', 'bench', 'peer-server.js')],
   };
 }
 
@@ -115,12 +129,14 @@ function writeReport(run: {
   startedAt: number;
   outcome: Awaited<ReturnType<Bench['runAll']>>;
   finalRss: number;
+  peerRss: number;
 }): void {
-  const { runId, info, pinned, settings, redisVersion, startedAt, outcome, finalRss } = run;
+  const { runId, info, pinned, settings, redisVersion, startedAt, outcome, finalRss, peerRss } = run;
   linkBaselines(outcome.rows, BASELINES);
   const rows = ROW_ORDER.flatMap((id) => outcome.rows.filter((row) => row.id === id));
   const targets = judgeTargets(rows, outcome.trend);
   const table = markdownTable(rows);
+  const flows = flowsTable(rows);
   const targetText = targetsTable(targets);
   const file = join(RESULTS, `${runId}.json`);
   writeFileSync(
@@ -132,6 +148,7 @@ function writeReport(run: {
         pinned,
         settings: { ...settings, only: settings.only ? [...settings.only] : undefined },
         serviceRssMb: { idle: outcome.idleRssMb, final: finalRss },
+        peerRssMb: { final: peerRss },
         rows,
         targets,
         soak: outcome.soak,
@@ -142,11 +159,13 @@ function writeReport(run: {
     )}\n`,
   );
   process.stdout.write(
-    `\n${table}\n\n${targetText}\n\n` +
+    `\n${flows ? `${flows}\n\n` : ''}${table}\n\n${targetText}\n\n` +
       `Machine: ${info.nproc} cores, ${info.cpu}, node ${info.node}, Redis ${redisVersion}, ` +
       `${pinned ? `servers+simulator pinned to core ${settings.serverCpu}, load generator to core ${settings.loadCpu}` : 'no CPU pinning'}; ` +
-      `service LOG_LEVEL=${settings.logLevel}, ${settings.runtime === 'tsx' ? 'run through tsx' : 'compiled JavaScript'}.\n` +
-      `Service RSS: ${Math.round(outcome.idleRssMb)} MB idle before any load, ${Math.round(finalRss)} MB at the end. ` +
+      `service LOG_LEVEL=${settings.logLevel}, ${settings.runtime === 'tsx' ? 'run through tsx' : '`npm run build` output'}, ` +
+      `node flags: ${settings.serviceNodeArgs.join(' ') || 'none'}.\n` +
+      `Service RSS: ${Math.round(outcome.idleRssMb)} MB idle before any load, ${Math.round(finalRss)} MB at the end ` +
+      `(peer: ${Math.round(peerRss)} MB at the end). ` +
       `Took ${Math.round((performance.now() - startedAt) / 1000)} s.\nRaw results: ${file}\n`,
   );
 }
@@ -205,8 +224,9 @@ async function main(): Promise<void> {
       bench.redisPid = redisPid;
     const outcome = await bench.runAll();
     const finalRss = rssMb(servers.service.pid);
+    const peerRss = rssMb(servers.peer.pid);
 
-    writeReport({ runId, info, pinned, settings, redisVersion, startedAt, outcome, finalRss });
+    writeReport({ runId, info, pinned, settings, redisVersion, startedAt, outcome, finalRss, peerRss });
   } finally {
     await cleanup();
   }
@@ -247,7 +267,8 @@ async function startServers(
   scripts: Scripts,
   run: { prefix: string; apiKey: string; serverCpu: number | undefined; runId: string },
 ): Promise<Servers> {
-  const [simPort, servicePort, referencePort, barePort] = await Promise.all([
+  const [simPort, servicePort, referencePort, barePort, peerPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -258,6 +279,7 @@ async function startServers(
     service: `http://127.0.0.1:${servicePort}`,
     reference: `http://127.0.0.1:${referencePort}`,
     bare: `http://127.0.0.1:${barePort}`,
+    peer: `http://127.0.0.1:${peerPort}`,
   };
   const common = { NODE_ENV: 'production', DOTENV_CONFIG_PATH: '/dev/null' };
   const simulator = start({
@@ -302,13 +324,27 @@ async function startServers(
     cpu: run.serverCpu,
     env: { ...common, PORT: String(barePort) },
   });
+  const peer = start({
+    name: 'peer',
+    args: scripts.peer,
+    cwd: REPO,
+    cpu: run.serverCpu,
+    env: {
+      ...common,
+      PORT: String(peerPort),
+      VONAGE_API_HOST: origins.simulator,
+      VONAGE_API_KEY: VONAGE_KEY,
+      VONAGE_API_SECRET: VONAGE_SECRET,
+    },
+  });
   await Promise.all([
     waitReady(simulator, `${origins.simulator}/_simulator/stats`),
     waitReady(service, `${origins.service}/readyz`),
     waitReady(reference, `${origins.reference}/healthz`),
     waitReady(bare, `${origins.bare}/healthz`),
+    waitReady(peer, `${origins.peer}/healthz`),
   ]);
-  return { simulator, service, reference, bare, origins };
+  return { simulator, service, reference, bare, peer, origins };
 }
 
 main().catch((error: unknown) => {

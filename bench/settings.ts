@@ -1,7 +1,8 @@
 // Bench settings from BENCH_* environment variables, with a full profile (a few minutes on 2 cores) and
 // a BENCH_QUICK=1 smoke profile (about a minute).
 
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export interface BenchSettings {
   quick: boolean;
@@ -11,9 +12,11 @@ export interface BenchSettings {
   phaseSeconds: number;
   /** Verifications made for the request-token / verify-token / reference phases. */
   flows: number;
+  /** Complete flows (request-token → code → verify-token) of the service and of the peer, each. */
+  completeFlows: number;
   /** Requests of the one-connection latency phase, per server. */
   latencyRequests: number;
-  /** Service requests of the memory run. */
+  /** Requests of complete flows in the memory run, for the service and for the peer each. */
   rssRequests: number;
   soakSeconds: number;
   /** Requests (or flows) of the untimed warm-up per path. */
@@ -27,9 +30,11 @@ export interface BenchSettings {
   serverCpu: number;
   loadCpu: number;
   pin: boolean;
-  /** `node`: compiled JavaScript, as `npm run start:prod`; `tsx`: TypeScript through tsx, as `npm start`. */
+  /** `node`: the output of `npm run build` with the image's NODE_OPTIONS, as deployed; `tsx`: TypeScript
+   *  through tsx, as `npm start`. */
   runtime: 'node' | 'tsx';
-  /** Extra node options for the service only (BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --max-semi-space-size=8"). */
+  /** Node options of the service only: the Dockerfile's NODE_OPTIONS unless BENCH_SERVICE_NODE_ARGS says
+   *  otherwise (e.g. "--cpu-prof --max-semi-space-size=8"; "" for none). */
   serviceNodeArgs: string[];
   /** Groups to run (BENCH_ONLY=refusals,status,flows,latency,memory); all by default. */
   only: Set<string> | undefined;
@@ -53,9 +58,10 @@ export function loadSettings(repoRoot: string): BenchSettings {
     connections: Math.round(number('BENCH_CONNECTIONS', 32, 1)),
     phaseSeconds: number('BENCH_PHASE_SECONDS', quick ? 2 : 6, 0.5),
     flows: Math.round(number('BENCH_FLOWS', quick ? 600 : 2000, 10)),
+    completeFlows: Math.round(number('BENCH_COMPLETE_FLOWS', quick ? 400 : 3000, 10)),
     latencyRequests: Math.round(number('BENCH_LATENCY_REQUESTS', quick ? 200 : 600, 10)),
-    rssRequests: Math.round(number('BENCH_RSS_REQUESTS', quick ? 6000 : 100_000, 10)),
-    soakSeconds: number('BENCH_SOAK_SECONDS', quick ? 10 : 120, 1),
+    rssRequests: Math.round(number('BENCH_RSS_REQUESTS', quick ? 2000 : 30_000, 10)),
+    soakSeconds: number('BENCH_SOAK_SECONDS', quick ? 0 : 30, 0),
     warmup: Math.round(number('BENCH_WARMUP', quick ? 200 : 600, 0)),
     logLevel: process.env.BENCH_LOG_LEVEL || 'info',
     serviceDir: resolve(process.env.BENCH_SERVICE_DIR || repoRoot),
@@ -69,8 +75,22 @@ export function loadSettings(repoRoot: string): BenchSettings {
       : undefined,
     runtime: process.env.BENCH_RUNTIME === 'tsx' ? 'tsx' : 'node',
     // The Dockerfile's NODE_OPTIONS, so the bench measures the service as it is deployed.
-    serviceNodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? '--max-old-space-size=128')
+    serviceNodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? imageNodeOptions(repoRoot))
       .split(/\s+/)
       .filter((arg) => arg !== ''),
   };
+}
+
+/** NODE_OPTIONS of the runtime image, read from the Dockerfile's ENV (empty when it sets none). */
+export function imageNodeOptions(repoRoot: string): string {
+  let dockerfile = '';
+  try {
+    dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  } catch {
+    return '';
+  }
+  // ENV lines may continue over several lines with a trailing backslash.
+  const text = dockerfile.replace(/\\\r?\n/g, ' ');
+  const match = /^ENV\s.*?\bNODE_OPTIONS=("([^"]*)"|(\S*))/m.exec(text);
+  return match?.[2] ?? match?.[3] ?? '';
 }

@@ -13,9 +13,6 @@ import type { BenchSettings } from './settings';
 
 /** The production default: the limited numbers reach it with real flows; every flow uses a fresh number. */
 export const SENDS_PER_NUMBER = 5;
-/** Service requests in one step of the mixed workload (memory run and soak): request-token, verify-token,
- *  four status reads, two wrong keys, two requests for a limited number. */
-const MIXED_REQUESTS_PER_STEP = 10;
 
 /** Unique valid UK mobile numbers (+447400000000, +447400000001, ...): no two flows share limits or locks. */
 class Numbers {
@@ -145,6 +142,10 @@ export class Bench {
       await this.req.refused401(w, 'bare:warm:401');
       await this.req.refused429(w, 'bare:warm:429', this.limitedOne);
     });
+    await this.meter.untimed('warmup-peer', this.servers.origins.peer, C, warmup, async (w) => {
+      if ((await this.req.flow(w, this.numbers.take(), 'warm:')) === undefined)
+        throw new Error('peer warm-up flow failed');
+    });
   }
 
   /** Refusals: the service against bare Express (ABBA order within each group). */
@@ -162,7 +163,7 @@ export class Bench {
       expected,
       connections: this.settings.connections,
       durationMs: this.settings.phaseSeconds * 1000,
-      talksToVonage: server === 'service',
+      talksToVonage: server === 'service' || server === 'peer',
       step: async (w) => {
         await call(w);
       },
@@ -171,6 +172,9 @@ export class Bench {
       refusal('bare-401', 'bare Express 401', 'bare', '401', (w) => this.req.refused401(w, 'bare:401')),
       refusal('refused-401', 'refused: wrong key 401', 'service', '401', (w) =>
         this.req.refused401(w, 'svc:401'),
+      ),
+      refusal('peer-401', 'peer, same flood (no auth: a Vonage check each)', 'peer', '400', (w) =>
+        this.req.refused401(w, 'peer:401', 400),
       ),
     );
     await this.meter.measure(
@@ -182,6 +186,9 @@ export class Bench {
       ),
       refusal('refused-429-spread', 'refused: limited numbers 429 (one per conn)', 'service', '429', (w) =>
         this.req.refused429(w, 'svc:429-spread', this.spreadFor(w)),
+      ),
+      refusal('peer-429', 'peer, same flood (no limits: a Vonage start each)', 'peer', '400', (w) =>
+        this.req.refused429(w, 'peer:429', this.limitedOne, 400),
       ),
     );
   }
@@ -217,6 +224,36 @@ export class Bench {
    * reference (ABBA), each request on a verification of its own.
    */
   private async flows(): Promise<void> {
+    await this.meter.measure(
+      this.completeFlows('flow-service', 'complete flows: service', 'service', this.settings.completeFlows),
+      this.completeFlows('flow-peer', 'complete flows: seed-style peer', 'peer', this.settings.completeFlows),
+    );
+    await this.steps();
+  }
+
+  /** request-token → the code from the simulator's control API → verify-token, each on a fresh number. */
+  private completeFlows(id: string, title: string, server: 'service' | 'peer', flows: number): PhaseSpec {
+    const tag = server === 'service' ? 'svc:' : 'peer:';
+    return {
+      id,
+      title,
+      server,
+      expected: '201, 200',
+      connections: this.settings.connections,
+      amount: flows,
+      talksToVonage: true,
+      flows: true,
+      prime: async (w) => {
+        await this.req.flow(w, this.numbers.take(), 'prime:', tag);
+      },
+      step: async (w) => {
+        await this.req.flow(w, this.numbers.take(), `${id}:`, tag);
+      },
+    };
+  }
+
+  /** The steps of a flow measured apart, verify-token against the REFERENCE server (issue 6). */
+  private async steps(): Promise<void> {
     const C = this.settings.connections;
     const started: string[] = [];
     await this.meter.measure({
@@ -262,8 +299,19 @@ export class Bench {
     );
   }
 
-  /** Memory: a fixed number of requests of everything at once, then the soak. */
+  /** Memory: the same number of requests of complete flows on the service and the peer, then the soak. */
   private async memory(): Promise<void> {
+    const s = this.settings;
+    const flows = Math.ceil(s.rssRequests / 2);
+    await this.meter.measure(
+      this.completeFlows('mem-service', `complete flows, ${flows * 2} requests: service`, 'service', flows),
+      this.completeFlows('mem-peer', `complete flows, ${flows * 2} requests: peer`, 'peer', flows),
+    );
+    if (s.soakSeconds > 0) await this.soak();
+  }
+
+  /** The service's mixed workload for a while, RSS sampled: does memory stay flat? */
+  private async soak(): Promise<void> {
     const s = this.settings;
     const mixed = async (w: Worker) => {
       const id = await this.req.flow(w, this.numbers.take(), 'mixed:');
@@ -273,16 +321,6 @@ export class Bench {
         else await this.req.refused429(w, 'svc:mixed:429', this.spreadFor(w));
       }
     };
-    await this.meter.measure({
-      id: 'rss',
-      title: `mixed, ${s.rssRequests} requests`,
-      server: 'service',
-      expected: 'per request',
-      connections: s.connections,
-      amount: Math.ceil(s.rssRequests / MIXED_REQUESTS_PER_STEP),
-      talksToVonage: true,
-      step: mixed,
-    });
     await this.meter.measure({
       id: 'soak',
       title: `soak, mixed, ${s.soakSeconds} s`,
