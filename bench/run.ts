@@ -100,7 +100,7 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
       service: [...settings.serviceNodeArgs, ...tsx(join(serviceSrc, 'server.ts'))],
       reference: tsx(join(REPO, 'bench', 'reference-server.ts')),
       bare: tsx(join(REPO, 'bench', 'bare-server.ts')),
-      peer: tsx(join(REPO, 'bench', 'peer-server.ts')),
+      peer: [...settings.peerNodeArgs, ...tsx(join(REPO, 'bench', 'peer-server.ts'))],
     };
   }
   // The deployed form: the image runs `npm run build`'s output (here into the run's own folder, so a
@@ -115,7 +115,7 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
     service: [...settings.serviceNodeArgs, join(serviceOut, 'server.js')],
     reference: [join(buildDir, 'repo', 'bench', 'reference-server.js')],
     bare: [join(buildDir, 'repo', 'bench', 'bare-server.js')],
-    peer: [join(buildDir, 'repo', 'bench', 'peer-server.js')],
+    peer: [...settings.peerNodeArgs, join(buildDir, 'repo', 'bench', 'peer-server.js')],
   };
 }
 

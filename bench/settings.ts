@@ -36,6 +36,8 @@ export interface BenchSettings {
   /** Node options of the service only: the Dockerfile's NODE_OPTIONS unless BENCH_SERVICE_NODE_ARGS says
    *  otherwise (e.g. "--cpu-prof --max-semi-space-size=8"; "" for none). */
   serviceNodeArgs: string[];
+  /** Node options of the peer (BENCH_PEER_NODE_ARGS, e.g. "--cpu-prof"): none by default, as tutorials run it. */
+  peerNodeArgs: string[];
   /** Groups to run (BENCH_ONLY=refusals,status,flows,latency,memory); all by default. */
   only: Set<string> | undefined;
   /** Keep the service's log lines in bench/results/<run>.service.log instead of dropping them. */
@@ -78,6 +80,7 @@ export function loadSettings(repoRoot: string): BenchSettings {
     serviceNodeArgs: (process.env.BENCH_SERVICE_NODE_ARGS ?? imageNodeOptions(repoRoot))
       .split(/\s+/)
       .filter((arg) => arg !== ''),
+    peerNodeArgs: (process.env.BENCH_PEER_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== ''),
   };
 }
 
