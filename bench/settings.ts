@@ -62,7 +62,7 @@ export function loadSettings(repoRoot: string): BenchSettings {
     flows: Math.round(number('BENCH_FLOWS', quick ? 600 : 2000, 10)),
     completeFlows: Math.round(number('BENCH_COMPLETE_FLOWS', quick ? 400 : 3000, 10)),
     latencyRequests: Math.round(number('BENCH_LATENCY_REQUESTS', quick ? 200 : 600, 10)),
-    rssRequests: Math.round(number('BENCH_RSS_REQUESTS', quick ? 2000 : 30_000, 10)),
+    rssRequests: Math.round(number('BENCH_RSS_REQUESTS', quick ? 2000 : 20_000, 10)),
     soakSeconds: number('BENCH_SOAK_SECONDS', quick ? 0 : 30, 0),
     warmup: Math.round(number('BENCH_WARMUP', quick ? 200 : 600, 0)),
     logLevel: process.env.BENCH_LOG_LEVEL || 'info',
