@@ -35,7 +35,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 /**
  * Only type, message, errno code and stack: SDK errors carry request options with the Authorization
  * header, and Redis error replies carry their command (`command.args`: keys with the phone number, the
- * record JSON). Also given what pino-std-serializers made of an error (pino-http passes that), from
+ * record JSON). Also given what pino-std-serializers made of an error (as pino-http passed it), from
  * which it keeps the same four fields.
  */
 export function safeError(err: unknown): Record<string, unknown> {

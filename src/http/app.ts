@@ -7,7 +7,6 @@
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
 //   docs/              the OpenAPI document and the /docs page
 
-import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, {
   type Express,
@@ -17,10 +16,9 @@ import express, {
   type Response,
 } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import type { Config } from '../config';
 import { errors } from '../errors';
-import { type Logger, safeError } from '../logger';
+import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { RateLimiter } from '../store/limiter';
 import type { VerificationStore } from '../store/store';
@@ -32,6 +30,7 @@ import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './
 import { createErrorHandler } from './error-handler';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
+import { requestLogger } from './request-log';
 import { API_BASE } from './routes';
 
 export type AppConfig = Pick<
@@ -56,8 +55,6 @@ export interface AppDeps {
   docs?: (app: Express) => void;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 export function createApp(deps: AppDeps): Express {
   const { config, metrics } = deps;
   const app = express();
@@ -65,7 +62,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false);
 
-  app.use(requestLogger(deps.logger), observeRequests(metrics), helmet());
+  app.use(requestLogger(app, deps.logger), observeRequests(metrics), helmet());
   // Answers under /api carry phone numbers: no cache (browser, proxy, CDN) may keep one, errors included.
   app.use(API_BASE, (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -104,33 +101,6 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   return app;
-}
-
-/** One log line per request, with its id (X-Request-Id, given or made) and without its query string. */
-function requestLogger(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req, res) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    serializers: {
-      // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
-      req: (req: { id: unknown; method: unknown; url: unknown }) => ({
-        id: req.id,
-        method: req.method,
-        url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
-      }),
-      res: (res: { statusCode: unknown }) => ({ statusCode: res.statusCode }),
-      // Without this pino-http puts its own (pino-std-serializers) in place of the logger's, for every
-      // line logged through req.log: a Redis error reply would then log its command's arguments.
-      err: safeError,
-    },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    quietReqLogger: true,
-  });
 }
 
 /** HTTP metrics by route: the label a router named (res.locals.route), else Express's matched route. */

@@ -3,6 +3,7 @@
 
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApiError, errors, problemBody } from '../errors';
+import { requestLogsAt } from './request-log';
 
 /** Errors thrown by body-parser (and the router) carry an HTTP status, and mostly a `type`. */
 function fromBodyParser(error: unknown): ApiError | undefined {
@@ -46,13 +47,13 @@ export function createErrorHandler(onProblem?: (error: ApiError) => void): Error
     }
     const apiError = error instanceof ApiError ? error : (fromBodyParser(error) ?? errors.internal());
     onProblem?.(apiError);
-    const log = req.log;
     if (apiError.status >= 500) {
       const cause = error instanceof ApiError ? error.cause : error;
-      log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
-    } else {
-      // The request's own completion line already records the status at info; refusals come in floods.
-      log?.debug({ problem: apiError.code, status: apiError.status }, apiError.title);
+      req.log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
+    } else if (requestLogsAt(req, 'debug')) {
+      // The request's own completion line already records the status at info; refusals come in floods,
+      // so their logger is not even made unless debug lines are written.
+      req.log.debug({ problem: apiError.code, status: apiError.status }, apiError.title);
     }
     sendProblem(res, apiError);
   };

@@ -1,0 +1,87 @@
+// Request logging at the cost of one listener per request: an id (X-Request-Id, given or made), one
+// completion line per request, and `req.log`, a child logger carrying the id that is made only when
+// something logs through it. The lines are those pino-http wrote (same keys, messages and levels);
+// pino-http built two child loggers and three listeners per request, which under a flood of refusals
+// cost more than answering them (docs/perf-profile.md).
+
+import { randomUUID } from 'node:crypto';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from '../logger';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** The request's id: X-Request-Id when given in a safe form, else a fresh UUID. */
+    id: string;
+    /** A logger whose lines carry `reqId` (made on first use). */
+    log: Logger;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const CHILD = Symbol('request logger');
+const BASE = Symbol('base logger');
+const STARTED = Symbol('started at');
+
+type LoggedRequest = Request & { [CHILD]?: Logger; [BASE]?: Logger };
+type TimedResponse = Response & { [STARTED]?: number; err?: unknown };
+
+/** Gives every request of `app` a lazy `req.log`: `logger.child({ reqId })`, made the first time it is read. */
+function installLazyLog(app: Express, logger: Logger): void {
+  Object.defineProperty(app.request, BASE, { value: logger });
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: LoggedRequest): Logger {
+      let child = this[CHILD];
+      if (child === undefined) {
+        child = logger.child({ reqId: this.id });
+        this[CHILD] = child;
+      }
+      return child;
+    },
+    set(this: LoggedRequest, value: Logger) {
+      this[CHILD] = value;
+    },
+  });
+}
+
+/** Whether a line at `level` would be written for this request, without making its logger. */
+export function requestLogsAt(req: Request, level: string): boolean {
+  const base = (req as LoggedRequest)[BASE];
+  return base?.isLevelEnabled(level) === true;
+}
+
+/** The completion line: info, or error with `err` for a 5xx (or a response that failed). */
+function logCompletion(logger: Logger, res: TimedResponse): void {
+  const req = res.req;
+  const fields = {
+    reqId: req.id,
+    // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
+    req: { id: req.id, method: req.method, url: req.originalUrl.split('?')[0] },
+    res: { statusCode: res.statusCode },
+    responseTime: Date.now() - (res[STARTED] ?? Date.now()),
+  };
+  if (res.err !== undefined || res.statusCode >= 500) {
+    const err = res.err ?? new Error(`failed with status code ${res.statusCode}`);
+    logger.error({ ...fields, err }, 'request errored');
+    return;
+  }
+  logger.info(fields, 'request completed');
+}
+
+/** The request-logging middleware of `app` (installs the lazy `req.log` on it). */
+export function requestLogger(app: Express, logger: Logger): RequestHandler {
+  installLazyLog(app, logger);
+  // One function for every request: `this` is the response that closed.
+  function onClose(this: TimedResponse): void {
+    logCompletion(logger, this);
+  }
+  return (req: Request, res: Response, next: NextFunction) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    req.id = id;
+    (res as TimedResponse)[STARTED] = Date.now();
+    res.on('close', onClose);
+    next();
+  };
+}
