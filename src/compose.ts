@@ -20,6 +20,7 @@ import { MemoryGuardStore } from './store/memory/guard';
 import { MemoryIdempotencyStore } from './store/memory/idempotency';
 import { MemoryRateLimiter } from './store/memory/limiter';
 import { MemoryVerificationStore } from './store/memory/store';
+import { OverLimitCache } from './store/over-limit-cache';
 import { connectRedis, createRedisClient, type RedisClient } from './store/redis/client';
 import { RedisGuardStore } from './store/redis/guard';
 import { RedisIdempotencyStore } from './store/redis/idempotency';
@@ -96,7 +97,9 @@ export async function compose(
     config,
     service,
     store,
-    limiter: storage.limiter,
+    // The app's limiter counts failed authentications only: slots never given back, so an address over
+    // its limit is refused from memory until its window has room (no Redis call per refused request).
+    limiter: new OverLimitCache(storage.limiter, clock, new Set(['authFailuresPerIp'])),
     guard,
     logger,
     metrics,
