@@ -245,7 +245,8 @@ export function judgeTargets(rows: Row[], trend: SoakTrend | undefined): Target[
       met: p99 <= 1.5,
     });
   }
-  ratioTarget('refused-401', 'refused: wrong API key (401)', 0.8);
+  ratioTarget('refused-401', 'refused: wrong API key (401), addresses under their limit', 0.8);
+  ratioTarget('refused-401-over', 'refused: wrong API key, address over its limit (429)', 0.8);
   ratioTarget('refused-429', 'refused: rate-limited number (429), one number', 0.8);
   ratioTarget('refused-429-spread', 'refused: rate-limited numbers (429), one per connection', 0.8);
   const memService = row('mem-service');

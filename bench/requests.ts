@@ -76,15 +76,15 @@ export class BenchRequests {
     );
   }
 
-  /** A wrong key on verify-token: 401 from the service; `expect` another status for a server without auth. */
-  refused401(w: Worker, label: string, expect = 401): Promise<CallResult> {
+  /**
+   * A wrong key on verify-token: 401 from the service; `expect` another status for a server without auth,
+   * or 429 from an address over its failed-authentication limit. `from`: the client address the service
+   * sees (X-Forwarded-For, it trusts one proxy in the bench), else the bench's own.
+   */
+  refused401(w: Worker, label: string, expect = 401, from?: string): Promise<CallResult> {
     const body = JSON.stringify({ requestId: 'f3a0c5e2b1d94c7e8a6b2d1c0e9f8a7b', code: '123456' });
-    return w.call(
-      label,
-      'main',
-      { method: 'POST', path: '/api/verify-token', headers: this.wrongKey, body },
-      expect,
-    );
+    const headers = from === undefined ? this.wrongKey : { ...this.wrongKey, 'x-forwarded-for': from };
+    return w.call(label, 'main', { method: 'POST', path: '/api/verify-token', headers, body }, expect);
   }
 
   /** A number over its send limit: 429 from the service; `expect` another status for a server without limits. */

@@ -19,7 +19,7 @@ import { freePort, hasTaskset, killAllNow, pinSelf, rssMb, start, stopAll, waitR
 import { flowsTable, judgeTargets, linkBaselines, markdownTable, targetsTable } from './report';
 import { VONAGE_KEY, VONAGE_SECRET } from './requests';
 import { type BenchSettings, loadSettings } from './settings';
-import { Bench, SENDS_PER_NUMBER } from './workload';
+import { AUTH_FAILURES_PER_ADDRESS, Bench, SENDS_PER_NUMBER } from './workload';
 
 const REPO = resolve(__dirname, '..');
 const RESULTS = join(REPO, 'bench', 'results');
@@ -32,6 +32,7 @@ const ROW_ORDER = [
   'mem-service',
   'bare-401',
   'refused-401',
+  'refused-401-over',
   'peer-401',
   'bare-429',
   'refused-429',
@@ -49,6 +50,7 @@ const BASELINES: Record<string, string> = {
   'flow-service': 'flow-peer',
   'mem-service': 'mem-peer',
   'refused-401': 'bare-401',
+  'refused-401-over': 'bare-401',
   'peer-401': 'bare-401',
   'refused-429': 'bare-429',
   'refused-429-spread': 'bare-429',
@@ -252,7 +254,10 @@ function serviceEnv(
     LIMIT_SENDS_PER_NUMBER: `${SENDS_PER_NUMBER}/1h`,
     LIMIT_SENDS_PER_CALLER: '100000000/1m',
     LIMIT_FAILED_CHECKS_PER_NUMBER: '10/1h',
-    LIMIT_AUTH_FAILURES_PER_IP: '100000000/1s',
+    // The production default; wrong keys come from many addresses (X-Forwarded-For through one trusted
+    // proxy), each under its limit, and from one address over it.
+    LIMIT_AUTH_FAILURES_PER_IP: `${AUTH_FAILURES_PER_ADDRESS}/1m`,
+    TRUST_PROXY: '1',
     // The simulator does not throttle, and the bench's numbers share prefixes: the account-wide cap
     // and the velocity limits are raised too (the guard's checks still run on every request-token).
     VONAGE_MAX_REQUESTS_PER_SECOND: '100000',

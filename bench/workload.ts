@@ -13,6 +13,10 @@ import type { BenchSettings } from './settings';
 
 /** The production default: the limited numbers reach it with real flows; every flow uses a fresh number. */
 export const SENDS_PER_NUMBER = 5;
+/** The production default of LIMIT_AUTH_FAILURES_PER_IP's count, kept in the bench. */
+export const AUTH_FAILURES_PER_ADDRESS = 20;
+/** A client address driven over its failed-authentication limit in the setup. */
+const OVER_LIMIT_ADDRESS = '192.0.2.66';
 
 /** Unique valid UK mobile numbers (+447400000000, +447400000001, ...): no two flows share limits or locks. */
 class Numbers {
@@ -87,6 +91,12 @@ export class Bench {
   /** Numbers over their per-number send limit: one shared by every connection, and one per connection. */
   private async setupLimitedNumbers(): Promise<void> {
     const C = this.settings.connections;
+    await this.meter.untimed('setup-address', this.servers.origins.service, 1, 1, async (w) => {
+      for (let k = 0; k < AUTH_FAILURES_PER_ADDRESS; k++) {
+        await this.req.refused401(w, 'svc:setup:401', 401, OVER_LIMIT_ADDRESS);
+      }
+      await this.req.refused401(w, 'svc:setup:401-over', 429, OVER_LIMIT_ADDRESS);
+    });
     log(`setup: ${C + 1} numbers driven to their limit of ${SENDS_PER_NUMBER} sends with real flows`);
     const limited = Array.from({ length: C + 1 }, () => this.numbers.take());
     this.limitedOne = limited[0] ?? '';
@@ -108,6 +118,14 @@ export class Bench {
     );
   }
 
+  private addresses = 0;
+
+  /** A client address not seen before (10.x.y.z): its wrong key is counted, never over the limit. */
+  private freshAddress(): string {
+    const n = this.addresses++;
+    return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  }
+
   private spreadFor(w: Worker): string {
     return this.spread[w.index % this.spread.length] ?? this.limitedOne;
   }
@@ -124,7 +142,8 @@ export class Bench {
         this.statusIds.push(id);
         await this.req.status(w, 'svc:warm:status', id);
       }
-      await this.req.refused401(w, 'svc:warm:401');
+      await this.req.refused401(w, 'svc:warm:401', 401, this.freshAddress());
+      await this.req.refused401(w, 'svc:warm:401-over', 429, OVER_LIMIT_ADDRESS);
       await this.req.refused429(w, 'svc:warm:429', this.spreadFor(w));
     });
     const warmItems = await this.prepareAtSimulator('warmup-reference-prepare', warmup);
@@ -170,8 +189,11 @@ export class Bench {
     });
     await this.meter.measure(
       refusal('bare-401', 'bare Express 401', 'bare', '401', (w) => this.req.refused401(w, 'bare:401')),
-      refusal('refused-401', 'refused: wrong key 401', 'service', '401', (w) =>
-        this.req.refused401(w, 'svc:401'),
+      refusal('refused-401', 'refused: wrong key 401 (addresses under their limit)', 'service', '401', (w) =>
+        this.req.refused401(w, 'svc:401', 401, this.freshAddress()),
+      ),
+      refusal('refused-401-over', 'refused: wrong key, address over its limit 429', 'service', '429', (w) =>
+        this.req.refused401(w, 'svc:401-over', 429, OVER_LIMIT_ADDRESS),
       ),
       refusal('peer-401', 'peer, same flood (no auth: a Vonage check each)', 'peer', '400', (w) =>
         this.req.refused401(w, 'peer:401', 400),
@@ -317,7 +339,7 @@ export class Bench {
       const id = await this.req.flow(w, this.numbers.take(), 'mixed:');
       for (let k = 0; k < 4; k++) {
         if (id !== undefined) await this.req.status(w, 'svc:mixed:status', id);
-        if (k % 2 === 0) await this.req.refused401(w, 'svc:mixed:401');
+        if (k % 2 === 0) await this.req.refused401(w, 'svc:mixed:401', 401, this.freshAddress());
         else await this.req.refused429(w, 'svc:mixed:429', this.spreadFor(w));
       }
     };
