@@ -1,6 +1,7 @@
 // The requests the bench sends: the service's API (with the right key, a wrong one, for a limited
 // number), the simulator's control API for codes, and the reference server's check.
 
+import { randomUUID } from 'node:crypto';
 import type { CallResult, Worker } from './load';
 
 export const VONAGE_KEY = 'bench-api-key';
@@ -38,12 +39,17 @@ export class BenchRequests {
     };
   }
 
+  /** The caller's headers with an Idempotency-Key of its own, as a careful client sends every POST. */
+  private withKey(): Record<string, string> {
+    return { ...this.authed, 'idempotency-key': randomUUID() };
+  }
+
   async requestToken(w: Worker, label: string, phoneNumber: string): Promise<string | undefined> {
     const body = JSON.stringify({ phoneNumber });
     const answer = await w.call(
       label,
       'main',
-      { method: 'POST', path: '/api/request-token', headers: this.authed, body },
+      { method: 'POST', path: '/api/request-token', headers: this.withKey(), body },
       201,
       true,
     );
@@ -61,7 +67,7 @@ export class BenchRequests {
     return w.call(
       label,
       'main',
-      { method: 'POST', path: '/api/verify-token', headers: this.authed, body },
+      { method: 'POST', path: '/api/verify-token', headers: this.withKey(), body },
       200,
     );
   }
