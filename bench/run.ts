@@ -7,7 +7,7 @@
 // The phases are in workload.ts; settings in settings.ts (BENCH_QUICK=1 for a one-minute smoke run, ...).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -110,7 +110,11 @@ function prepareScripts(settings: BenchSettings, buildDir: string): Scripts {
   const repoOut = join(buildDir, 'repo', 'dist');
   buildWithNpm(REPO, repoOut);
   const serviceOut = settings.serviceDir === REPO ? repoOut : join(buildDir, 'service', 'dist');
-  if (settings.serviceDir !== REPO) buildWithNpm(settings.serviceDir, serviceOut);
+  if (settings.serviceDir !== REPO) {
+    buildWithNpm(settings.serviceDir, serviceOut);
+    // The other checkout's code resolves its own dependencies (they may differ from this one's).
+    symlinkSync(join(settings.serviceDir, 'node_modules'), join(buildDir, 'service', 'node_modules'), 'dir');
+  }
   transpileDir(join(REPO, 'bench'), join(buildDir, 'repo', 'bench'), (name) => name.endsWith('-server.ts'));
   return {
     simulator: [join(repoOut, 'simulator', 'v1', 'main.js')],
