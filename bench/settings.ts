@@ -38,7 +38,7 @@ export interface BenchSettings {
   serviceNodeArgs: string[];
   /** Node options of the peer (BENCH_PEER_NODE_ARGS, e.g. "--cpu-prof"): none by default, as tutorials run it. */
   peerNodeArgs: string[];
-  /** Groups to run (BENCH_ONLY=refusals,status,flows,latency,memory); all by default. */
+  /** Groups to run (BENCH_ONLY=refusals,status,flows,steps,latency,memory); all by default. */
   only: Set<string> | undefined;
   /** Keep the service's log lines in bench/results/<run>.service.log instead of dropping them. */
   keepLogs: boolean;

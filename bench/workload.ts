@@ -72,6 +72,7 @@ export class Bench {
     if (run('refusals')) await this.refusals();
     if (run('status')) await this.statusReads();
     if (run('flows')) await this.flows();
+    if (run('steps')) await this.steps();
     if (run('latency')) await this.latency();
     if (run('memory')) await this.memory();
     const { samples } = this;
@@ -250,7 +251,6 @@ export class Bench {
       this.completeFlows('flow-service', 'complete flows: service', 'service', this.settings.completeFlows),
       this.completeFlows('flow-peer', 'complete flows: seed-style peer', 'peer', this.settings.completeFlows),
     );
-    await this.steps();
   }
 
   /** request-token → the code from the simulator's control API → verify-token, each on a fresh number. */
