@@ -7,7 +7,7 @@
 // free a slot before T. Bounded: at most `maxEntries` subjects are remembered.
 
 import type { Clock } from '../clock';
-import type { LimitRule } from '../config';
+import type { Limit } from '../config';
 import type { LimitDecision, LimitSubject, RateLimiter, Reservation } from './limiter';
 
 export class OverLimitCache implements RateLimiter {
@@ -22,17 +22,18 @@ export class OverLimitCache implements RateLimiter {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async reserve(subject: LimitSubject, rule: LimitRule): Promise<LimitDecision> {
-    if (!this.neverReleased.has(subject.limit)) return this.inner.reserve(subject, rule);
-    const key = `${rule.count}/${rule.windowMs}:${JSON.stringify(subject)}`;
+  async reserve(subject: LimitSubject, limit: Limit): Promise<LimitDecision> {
+    if (!this.neverReleased.has(subject.limit)) return this.inner.reserve(subject, limit);
+    const key = `${limit.text}:${JSON.stringify(subject)}`;
     const now = this.clock.now();
     const until = this.refusedUntil.get(key);
     if (until !== undefined) {
       if (now < until) return { allowed: false, retryAfterMs: until - now };
       this.refusedUntil.delete(key);
     }
-    const decision = await this.inner.reserve(subject, rule);
-    // Counted from before the call: the memory ends no later than the shared limiter's refusal does.
+    const decision = await this.inner.reserve(subject, limit);
+    // Counted from before the call, the memory ends no later than the shared limiter's refusal does
+    // (with several rules, each full window stays full at least until its own wait is over).
     if (!decision.allowed) this.remember(key, now + decision.retryAfterMs, now);
     return decision;
   }

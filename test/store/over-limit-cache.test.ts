@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { VirtualClock } from '../../src/clock';
-import type { LimitRule } from '../../src/config';
+import type { Limit } from '../../src/config';
 import { type LimitSubject, limits, type RateLimiter } from '../../src/store/limiter';
 import { OverLimitCache } from '../../src/store/over-limit-cache';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/store/redis/client';
@@ -12,7 +12,7 @@ import { RedisKeys } from '../../src/store/redis/keys';
 import { RedisRateLimiter } from '../../src/store/redis/limiter';
 import { type Harness, startHarness, testRedisUrl } from '../support/harness';
 
-const RULE: LimitRule = { count: 3, windowMs: 60_000, text: '3/1m' };
+const RULE: Limit = { rules: [{ count: 3, windowMs: 60_000, text: '3/1m' }], text: '3/1m' };
 
 describe('over HTTP, on Redis', () => {
   let h: Harness;
@@ -79,9 +79,9 @@ describe('in front of the Redis limiter', () => {
     return {
       calls: () => calls,
       limiter: {
-        reserve: (subject: LimitSubject, rule: LimitRule) => {
+        reserve: (subject: LimitSubject, limit: Limit) => {
           calls += 1;
-          return inner.reserve(subject, rule);
+          return inner.reserve(subject, limit);
         },
         release: (reservation) => inner.release(reservation),
       },
@@ -130,7 +130,7 @@ describe('in front of the Redis limiter', () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 3));
     const { limiter, calls } = counted(clock);
     const cache = new OverLimitCache(limiter, clock, new Set(['authFailuresPerIp']), 2);
-    const rule: LimitRule = { count: 1, windowMs: 60_000, text: '1/1m' };
+    const rule: Limit = { rules: [{ count: 1, windowMs: 60_000, text: '1/1m' }], text: '1/1m' };
     const ips = ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map(
       (ip) => `${ip}-${randomBytes(2).toString('hex')}`,
     );
