@@ -344,7 +344,18 @@ export class Meter {
     const result = await this.load(target, connections, { amount, step });
     this.extra[name] = { elapsedMs: result.elapsedMs, labels: result.labels };
     const failed = Object.entries(result.labels).filter(([, summary]) => summary.errors > 0);
-    if (failed.length > 0) {
+    // A machine so busy that Redis answers after the service's command timeout gets a few 503s (the
+    // service failing fast, as designed): noted, not fatal, when they are all and under 1 %.
+    const overloadOnly = failed.every(
+      ([, summary]) =>
+        summary.errors === (summary.statuses['503'] ?? 0) + summary.transportErrors &&
+        summary.transportErrors === 0 &&
+        summary.errors <= summary.count * 0.01,
+    );
+    if (failed.length > 0 && overloadOnly) {
+      const detail = failed.map(([label, s]) => `${label}: ${s.errors} × 503`);
+      log(`${name}: the service answered 503 (overloaded machine): ${detail.join('; ')}`);
+    } else if (failed.length > 0) {
       const detail = failed.map(([label, s]) => `${label}: ${s.errors} errors ${JSON.stringify(s.statuses)}`);
       throw new Error(`${name} failed: ${detail.join('; ')}\n${this.servers.service.tail()}`);
     }

@@ -144,7 +144,6 @@ export class Bench {
         await this.req.status(w, 'svc:warm:status', id);
       }
       await this.req.refused401(w, 'svc:warm:401', 401, this.freshAddress());
-      await this.req.refused401(w, 'svc:warm:401-over', 429, OVER_LIMIT_ADDRESS);
       await this.req.refused429(w, 'svc:warm:429', this.spreadFor(w));
     });
     const warmItems = await this.prepareAtSimulator('warmup-reference-prepare', warmup);
