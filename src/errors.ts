@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'destination_blocked'
   | 'verification_not_found'
   | 'not_found'
+  | 'method_not_allowed'
   | 'verification_in_progress'
   | 'concurrent_verification'
   | 'already_verified'
@@ -138,6 +139,14 @@ export const errors = {
     }),
   routeNotFound: (detail = 'No such endpoint.') =>
     new ApiError({ status: 404, code: 'not_found', title: 'Not found', detail }),
+  /** A known path asked with a method it does not answer; the Allow header lists those it does. */
+  methodNotAllowed: (method: string, allowed: readonly string[]) =>
+    new ApiError({
+      status: 405,
+      code: 'method_not_allowed',
+      title: 'Method not allowed',
+      detail: `This endpoint does not answer ${method}; it answers ${allowed.join(', ')}.`,
+    }),
   verificationInProgress: (requestId?: string, retryAfterSeconds?: number) =>
     new ApiError({
       status: 409,

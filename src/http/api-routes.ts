@@ -43,6 +43,14 @@ function refOf(body: {
 
 /** POST bodies must be JSON; anything else is a clear 400 rather than a confusing "required" list. */
 function requireJson(req: Request): void {
+  // No body at all (curl -X POST without -d, or Content-Length: 0) says so, whatever the Content-Type.
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || Number(length) === 0)) {
+    throw errors.validationFailed(
+      [{ path: '', message: 'a JSON body is required' }],
+      'A JSON body is required; send it with Content-Type: application/json.',
+    );
+  }
   if (!req.is('application/json')) {
     throw errors.validationFailed(
       [{ path: '', message: 'Content-Type must be application/json' }],

@@ -31,7 +31,7 @@ import { createErrorHandler } from './error-handler';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { requestLogger } from './request-log';
-import { API_BASE } from './routes';
+import { API_BASE, methodsAt } from './routes';
 
 export type AppConfig = Pick<
   Config,
@@ -94,7 +94,15 @@ export function createApp(deps: AppDeps): Express {
     app.use('/admin', createAdminRouter(deps.guard, config.ADMIN_API_KEY));
   }
 
-  app.use((_req, _res, next) => next(errors.routeNotFound()));
+  app.use((req, res, next) => {
+    const allowed = methodsAt(req.path, { sandbox: config.sandbox });
+    if (allowed.length === 0 || allowed.includes(req.method)) {
+      next(errors.routeNotFound());
+      return;
+    }
+    res.setHeader('Allow', allowed.join(', '));
+    next(errors.methodNotAllowed(req.method, allowed));
+  });
   app.use(
     createErrorHandler((problem) => {
       if (problem.code === 'store_unavailable') metrics.observeStoreError();

@@ -3,18 +3,32 @@
 
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApiError, errors, problemBody } from '../errors';
+import { jsonErrorPosition } from './json-position';
 import { requestLogsAt } from './request-log';
+
+/** What is wrong with a body that body-parser could not parse, with where (never quoting the body). */
+function jsonSyntaxProblem(error: unknown): ApiError {
+  const body = (error as { body?: unknown }).body;
+  const where = typeof body === 'string' ? jsonErrorPosition(body) : undefined;
+  if (!where) {
+    // Valid JSON that express.json's strict mode refuses: a bare string, number or literal.
+    const message = typeof body === 'string' ? 'the body must be a JSON object' : 'body is not valid JSON';
+    return errors.validationFailed([{ path: '', message }], 'The body is not a JSON object.');
+  }
+  const what =
+    where.found === undefined ? 'the body ends too early' : `unexpected ${JSON.stringify(where.found)}`;
+  const at = `at line ${where.line}, column ${where.column} (position ${where.position})`;
+  return errors.validationFailed(
+    [{ path: '', message: `body is not valid JSON: ${what} ${at}` }],
+    `The body is not valid JSON: ${what} ${at}.`,
+  );
+}
 
 /** Errors thrown by body-parser (and the router) carry an HTTP status, and mostly a `type`. */
 function fromBodyParser(error: unknown): ApiError | undefined {
   const type = (error as { type?: unknown } | undefined)?.type;
   if (type === 'entity.too.large') return errors.payloadTooLarge();
-  if (type === 'entity.parse.failed') {
-    return errors.validationFailed(
-      [{ path: '', message: 'body is not valid JSON' }],
-      'The body is not valid JSON.',
-    );
-  }
+  if (type === 'entity.parse.failed') return jsonSyntaxProblem(error);
   if (typeof type === 'string' && /^(encoding|charset)\./.test(type)) {
     return errors.validationFailed([{ path: '', message: 'unsupported body encoding or charset' }]);
   }

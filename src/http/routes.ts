@@ -59,3 +59,28 @@ export function apiRouteLabel(path: string): string | undefined {
   }
   return undefined;
 }
+
+/** Whether a request path (no query) is a route's path, `:param` matching one segment. */
+function pathMatches(pattern: string, path: string): boolean {
+  const segments = pattern.split('/');
+  const given = path.replace(/\/$/, '').split('/');
+  return (
+    segments.length === given.length &&
+    segments.every((segment, i) => (segment.startsWith(':') ? (given[i] ?? '') !== '' : segment === given[i]))
+  );
+}
+
+/**
+ * The methods the table answers at a request path, HEAD wherever GET is (Express answers HEAD with the
+ * GET handler); empty for a path the table does not know. For 405 method_not_allowed and its Allow header.
+ */
+export function methodsAt(path: string, options: { sandbox: boolean }): string[] {
+  const routes = [
+    ...API_ROUTES.map((route) => ({ ...route, path: `${API_BASE}${route.path}` })),
+    ...OPS_ROUTES.filter((route) => options.sandbox || !('sandboxOnly' in route && route.sandboxOnly)),
+  ];
+  const found = new Set<string>();
+  for (const route of routes) if (pathMatches(route.path, path)) found.add(route.method.toUpperCase());
+  if (found.has('GET')) found.add('HEAD');
+  return [...found].sort();
+}

@@ -2,6 +2,7 @@
 // OpenAPI document, so the two cannot drift apart.
 
 import { z } from 'zod';
+import { countryCodeProblem } from '../verification/phone';
 
 const phoneNumber = z
   .string()
@@ -20,6 +21,10 @@ const country = z
   .string()
   .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code such as GB')
   .transform((value) => value.toUpperCase())
+  .superRefine((value, ctx) => {
+    const problem = countryCodeProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .meta({ description: 'ISO 3166 alpha-2, for numbers written without their country code.', example: 'GB' });
 const requestId = z
   .string()

@@ -1,7 +1,12 @@
 // Phone numbers: parsing any common written form into E.164, validity and number-type checks, and the
 // masked form that is the only one allowed in logs.
 
-import { type CountryCode, type NumberType, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import {
+  type CountryCode,
+  isSupportedCountry,
+  type NumberType,
+  parsePhoneNumberFromString,
+} from 'libphonenumber-js/max';
 import { ApiError, errors } from '../errors';
 
 export interface ParsedPhone {
@@ -20,6 +25,17 @@ const REFUSED_TYPES = new Set<NumberType>([
   'VOICEMAIL',
   'PAGER',
 ]);
+
+/** Codes people write that are not ISO 3166 alpha-2 (UK for GB, say), with the code they meant. */
+const MISTAKEN_COUNTRIES: Record<string, string> = { UK: 'GB', EL: 'GR', EN: 'GB' };
+
+/** What is wrong with a country code given beside a number, or undefined when it is a known one. */
+export function countryCodeProblem(code: string): string | undefined {
+  if (isSupportedCountry(code)) return undefined;
+  const meant = MISTAKEN_COUNTRIES[code];
+  if (meant) return `${code} is not an ISO 3166 alpha-2 code; use ${meant}`;
+  return `${code} is not a known ISO 3166 alpha-2 country code`;
+}
 
 /** Parses without judging: undefined when the text is not a phone number at all. */
 export function parsePhone(input: string, country?: string): ParsedPhone | undefined {

@@ -67,6 +67,7 @@ const STATUS: Record<ErrorCode, number> = {
   destination_blocked: 403,
   verification_not_found: 404,
   not_found: 404,
+  method_not_allowed: 405,
   verification_in_progress: 409,
   concurrent_verification: 409,
   already_verified: 409,

@@ -51,6 +51,10 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     when: 'No such endpoint.',
     example: errors.routeNotFound(),
   },
+  method_not_allowed: {
+    when: 'A known path asked with a method it does not answer (GET on a POST endpoint, say); the `Allow` header lists the methods it answers.',
+    example: errors.methodNotAllowed('GET', ['POST']),
+  },
   verification_in_progress: {
     when: 'A verification this caller started for the number is still running at Vonage and Vonage refuses to cancel it (status 19: within 30 s of its start, or after its second delivery); `requestId` is that verification (its latest code can be checked) and `retryAfterSeconds` the real wait: the end of the 30-second window, or `expiresAt`.',
     example: errors.verificationInProgress(EXAMPLE_REQUEST_ID, 25),
