@@ -9,7 +9,7 @@ import { type Clock, systemClock } from './clock';
 import { type Config, lockTimings } from './config';
 import { createApp } from './http/app';
 import { mountDocs } from './http/docs/page';
-import type { SandboxInbox } from './http/ops-routes';
+import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
@@ -21,7 +21,12 @@ import { MemoryIdempotencyStore } from './store/memory/idempotency';
 import { MemoryRateLimiter } from './store/memory/limiter';
 import { MemoryVerificationStore } from './store/memory/store';
 import { OverLimitCache } from './store/over-limit-cache';
-import { connectRedis, createRedisClient, type RedisClient } from './store/redis/client';
+import {
+  connectRedis,
+  createRedisClient,
+  deleteKeysWithPrefix,
+  type RedisClient,
+} from './store/redis/client';
 import { RedisGuardStore } from './store/redis/guard';
 import { RedisIdempotencyStore } from './store/redis/idempotency';
 import { RedisKeys } from './store/redis/keys';
@@ -92,14 +97,19 @@ export async function compose(
     settings: serviceSettings(config),
     onFunnel: (caller, event) => metrics.observeFunnel(caller, event),
   });
-  const sandbox = config.sandbox && vonage.simulator ? sandboxInbox(vonage.simulator) : undefined;
+  // The app's limiter counts failed authentications only: slots never given back, so an address over
+  // its limit is refused from memory until its window has room (no Redis call per refused request).
+  const authLimiter = new OverLimitCache(storage.limiter, clock, new Set(['authFailuresPerIp']));
+  const clearAll = async () => {
+    authLimiter.clear();
+    await storage.clear();
+  };
+  const sandbox = config.sandbox && vonage.simulator ? sandboxInbox(vonage.simulator, clearAll) : undefined;
   const app = createApp({
     config,
     service,
     store,
-    // The app's limiter counts failed authentications only: slots never given back, so an address over
-    // its limit is refused from memory until its window has room (no Redis call per refused request).
-    limiter: new OverLimitCache(storage.limiter, clock, new Set(['authFailuresPerIp'])),
+    limiter: authLimiter,
     guard,
     logger,
     metrics,
@@ -150,6 +160,8 @@ interface Storage {
   limiter: RateLimiter;
   idempotency: IdempotencyStore;
   guardStore: GuardStore;
+  /** Forgets every verification and limit window (the sandbox's reset); with Redis, its prefix's keys. */
+  clear(): Promise<void>;
 }
 
 /** Redis when REDIS_URL is set (connected before the service starts), else the in-memory store. */
@@ -165,16 +177,23 @@ async function buildStorage(config: Config, logger: Logger, clock: Clock): Promi
       limiter: new RedisRateLimiter(redis, keys, clock),
       idempotency: new RedisIdempotencyStore(redis, keys),
       guardStore: new RedisGuardStore(redis, keys),
+      clear: async () => {
+        await deleteKeysWithPrefix(redis, config.REDIS_KEY_PREFIX);
+      },
     };
   }
   logger.warn('REDIS_URL is not set: using the in-memory store (one instance only, lost on restart)');
   const limiter = new MemoryRateLimiter(clock);
-  return {
-    store: new MemoryVerificationStore(clock, limiter),
-    limiter,
-    idempotency: new MemoryIdempotencyStore(clock),
-    guardStore: new MemoryGuardStore(limiter, clock),
+  const store = new MemoryVerificationStore(clock, limiter);
+  const idempotency = new MemoryIdempotencyStore(clock);
+  const guardStore = new MemoryGuardStore(limiter, clock);
+  const clear = async () => {
+    store.clear();
+    limiter.clear();
+    idempotency.clear();
+    guardStore.clear();
   };
+  return { store, limiter, idempotency, guardStore, clear };
 }
 
 interface VonageConnection {
@@ -262,12 +281,16 @@ function buildGuard(
   );
 }
 
-/** The simulator's "delivered" messages, with numbers in E.164 as the API answers them. */
-function sandboxInbox(simulator: VerifySimulator): SandboxInbox {
+/** The simulator's "delivered" messages, with numbers in E.164 as the API answers them, and the reset. */
+function sandboxInbox(simulator: VerifySimulator, clearStorage: () => Promise<void>): SandboxInbox {
   return {
-    messages: (filter?: { number?: string }) =>
+    messages: (filter?: SandboxFilter) =>
       simulator
         .messages(filter)
         .map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
+    reset: async () => {
+      simulator.reset();
+      await clearStorage();
+    },
   };
 }

@@ -9,9 +9,18 @@ import { requireBearer } from './auth';
 import { sendProblem } from './error-handler';
 import { OPS_ROUTES, type OpsOperationId } from './routes';
 
-/** What sandbox mode adds: the simulator's "delivered" messages. */
+export interface SandboxFilter {
+  /** Digits only, no '+'. */
+  number?: string;
+  requestId?: string;
+}
+
+/** What sandbox mode adds: the simulator's "delivered" messages, and a clean slate. */
 export interface SandboxInbox {
-  messages(filter?: { number?: string }): unknown[];
+  /** In the order they were delivered. */
+  messages(filter?: SandboxFilter): unknown[];
+  /** Forgets the simulator's messages and verifications, the store's verifications and every limit window. */
+  reset(): Promise<void>;
 }
 
 export interface OpsDeps {
@@ -33,7 +42,9 @@ function handlers(deps: OpsDeps): Record<OpsOperationId, Handler> {
         sandbox: deps.sandbox,
         docs: '/docs',
         openapi: '/openapi.json',
-        ...(deps.sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
+        ...(deps.sandbox
+          ? { sandboxMessages: '/sandbox/messages', sandboxReset: 'POST /sandbox/reset' }
+          : {}),
       });
     },
     healthz: (_req, res) => {
@@ -51,9 +62,22 @@ function handlers(deps: OpsDeps): Record<OpsOperationId, Handler> {
       res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     },
     listSandboxMessages: (req, res) => {
-      const raw = typeof req.query.phoneNumber === 'string' ? req.query.phoneNumber : undefined;
-      const number = raw?.replace(/[^\d]/g, '');
-      res.json({ messages: deps.inbox?.messages(number ? { number } : undefined) ?? [] });
+      const { phoneNumber, requestId } = req.query;
+      const number = typeof phoneNumber === 'string' ? phoneNumber.replace(/[^\d]/g, '') : '';
+      const filter: SandboxFilter = {
+        ...(number ? { number } : {}),
+        ...(typeof requestId === 'string' && requestId ? { requestId } : {}),
+      };
+      // Newest first: a second run of the walk-through reads its own code, not the previous one's.
+      res.json({ messages: (deps.inbox?.messages(filter) ?? []).reverse() });
+    },
+    resetSandbox: async (_req, res) => {
+      try {
+        await deps.inbox?.reset();
+      } catch (cause) {
+        throw errors.storeUnavailable(cause);
+      }
+      res.json({ reset: true });
     },
   };
 }

@@ -28,6 +28,7 @@ export const OPS_ROUTES = [
   { operationId: 'readyz', method: 'get', path: '/readyz' },
   { operationId: 'metrics', method: 'get', path: '/metrics' },
   { operationId: 'listSandboxMessages', method: 'get', path: '/sandbox/messages', sandboxOnly: true },
+  { operationId: 'resetSandbox', method: 'post', path: '/sandbox/reset', sandboxOnly: true },
 ] as const satisfies readonly RouteSpec[];
 
 /** The API's own description, no key needed, mounted at the root by docs/page.ts. */
@@ -62,8 +63,9 @@ export function apiRouteLabel(path: string): string | undefined {
 
 /** Whether a request path (no query) is a route's path, `:param` matching one segment. */
 function pathMatches(pattern: string, path: string): boolean {
-  const segments = pattern.split('/');
-  const given = path.replace(/\/$/, '').split('/');
+  const trimmed = (text: string) => (text.length > 1 ? text.replace(/\/$/, '') : text);
+  const segments = trimmed(pattern).split('/');
+  const given = trimmed(path).split('/');
   return (
     segments.length === given.length &&
     segments.every((segment, i) => (segment.startsWith(':') ? (given[i] ?? '') !== '' : segment === given[i]))

@@ -8,14 +8,14 @@ const phoneNumber = z
   .string()
   .min(3)
   .max(32)
-  .meta({ description: 'Any common written form; E.164 preferred.', example: '+447400123456' });
+  .meta({ description: 'Any common written form; E.164 preferred.', example: '+447911123456' });
 /** Phone numbers in answers: always E.164, whatever form the request used. */
 const e164 = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/)
   .meta({
     description: 'E.164: "+", the country code and the number, digits only.',
-    example: '+447400123456',
+    example: '+447911123456',
   });
 const country = z
   .string()
@@ -53,7 +53,7 @@ export const requestTokenBody = z
     pinExpiry: z.number().int().min(60).max(3600).optional().meta({ description: 'Seconds.' }),
     nextEventWait: z.number().int().min(60).max(900).optional().meta({ description: 'Seconds.' }),
   })
-  .meta({ id: 'RequestTokenBody', example: { phoneNumber: '+447400123456' } });
+  .meta({ id: 'RequestTokenBody', example: { phoneNumber: '+447911123456' } });
 
 /**
  * The same rule as JSON Schema, for the OpenAPI document and the clients generated from it: exactly one

@@ -21,6 +21,10 @@ export class OverLimitCache implements RateLimiter {
     private readonly neverReleased: ReadonlySet<LimitSubject['limit']>,
     private readonly maxEntries = 10_000,
   ) {}
+  /** Forgets every cached refusal (the sandbox's reset, which also empties the windows behind them). */
+  clear(): void {
+    this.refusedUntil.clear();
+  }
 
   async reserve(subject: LimitSubject, limit: Limit): Promise<LimitDecision> {
     if (!this.neverReleased.has(subject.limit)) return this.inner.reserve(subject, limit);

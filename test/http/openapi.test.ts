@@ -436,8 +436,8 @@ describe('the docs routes in the composed sandbox app', () => {
       .set('Authorization', 'Bearer dev-key')
       .send(first?.value as object)
       .expect(201);
-    expect(res.body).toEqual(expect.objectContaining({ status: 'pending', phoneNumber: '+447400123456' }));
-    const inbox = await http.get('/sandbox/messages').query({ phoneNumber: '+447400123456' }).expect(200);
+    expect(res.body).toEqual(expect.objectContaining({ status: 'pending', phoneNumber: '+447911123456' }));
+    const inbox = await http.get('/sandbox/messages').query({ phoneNumber: '+447911123456' }).expect(200);
     expect(inbox.body.messages).toEqual([expect.objectContaining({ requestId: res.body.requestId })]);
   });
 });

@@ -63,6 +63,7 @@ const serviceIndexResponse = z
     docs: z.literal('/docs'),
     openapi: z.literal('/openapi.json'),
     sandboxMessages: z.literal('/sandbox/messages').optional().meta({ description: 'Sandbox mode only.' }),
+    sandboxReset: z.literal('POST /sandbox/reset').optional().meta({ description: 'Sandbox mode only.' }),
   })
   .meta({ id: 'ServiceIndex' });
 const sandboxMessagesQuery = z.object({
@@ -70,7 +71,12 @@ const sandboxMessagesQuery = z.object({
     description: 'Only messages to this number (digits are compared; any written form).',
     example: EXAMPLE_PHONE,
   }),
+  requestId: z.string().optional().meta({
+    description: 'Only messages of this verification.',
+    example: EXAMPLE_REQUEST_ID,
+  }),
 });
+const sandboxResetResponse = z.object({ reset: z.literal(true) }).meta({ id: 'SandboxReset' });
 
 const json = (schema: z.ZodType, example?: unknown) => ({
   'application/json': { schema, ...(example === undefined ? {} : { example }) },
@@ -114,7 +120,7 @@ export function apiEndpointDocs(sandbox: boolean): Record<ApiOperationId, Endpoi
                   e164: { summary: 'E.164 number', value: { phoneNumber: EXAMPLE_PHONE } },
                   national: {
                     summary: 'National form with country',
-                    value: { phoneNumber: '07400 123456', country: 'GB' },
+                    value: { phoneNumber: '07911 123456', country: 'GB' },
                   },
                   options: {
                     summary: 'With every option',
@@ -282,7 +288,7 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
             sandbox,
             docs: '/docs',
             openapi: '/openapi.json',
-            ...(sandbox ? { sandboxMessages: '/sandbox/messages' } : {}),
+            ...(sandbox ? { sandboxMessages: '/sandbox/messages', sandboxReset: 'POST /sandbox/reset' } : {}),
           }),
         },
       },
@@ -350,7 +356,7 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
         tags: ['Sandbox'],
         summary: 'Codes "delivered" by the local Verify simulator',
         description:
-          'Sandbox mode only: the messages the simulator would have sent, with their codes, oldest first. ' +
+          'Sandbox mode only: the messages the simulator would have sent, with their codes, newest first. ' +
           'No API key needed.',
         request: { query: sandboxMessagesQuery },
       },
@@ -373,6 +379,23 @@ export function opsEndpointDocs(sandbox: boolean): Record<OpsOperationId, Endpoi
         },
       },
       errors: [],
+    },
+    resetSandbox: {
+      route: {
+        tags: ['Sandbox'],
+        summary: 'Forget every sandbox message, verification and rate-limit window',
+        description:
+          'Sandbox mode only: a clean slate without a restart. Clears the simulator (messages, verifications), ' +
+          "the service's verifications and every rate-limit window, so a number refused with 429 after some " +
+          'exploring can be used again. No API key and no body needed.',
+      },
+      success: {
+        '200': {
+          description: 'Everything was cleared.',
+          content: json(sandboxResetResponse, { reset: true }),
+        },
+      },
+      errors: ['store_unavailable', 'internal_error'],
     },
   };
 }

@@ -5,7 +5,9 @@
 import { type ApiError, type ErrorCode, errors } from '../../errors';
 
 export const EXAMPLE_REQUEST_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-export const EXAMPLE_PHONE = '+447400123456';
+/** Not the README walk-through's number (+447400123456) nor the demo's: trying the docs page must not
+ * run into a verification or a send limit left by either. */
+export const EXAMPLE_PHONE = '+447911123456';
 
 export interface ErrorDoc {
   /** When the service answers with this code (design.md's error table). */

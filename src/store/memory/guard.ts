@@ -33,6 +33,11 @@ export class MemoryGuardStore implements GuardStore {
     private readonly clock: Clock,
   ) {}
 
+  /** Forgets every block and every conversion count (the sandbox's reset). */
+  clear(): void {
+    for (const map of [this.scopes, this.pending, this.listed]) map.clear();
+  }
+
   async admit(request: AdmitRequest, now: number): Promise<Admission> {
     const state = this.state(request.scope, request.value);
     const rule = request.conversion;

@@ -20,6 +20,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   constructor(private readonly clock: Clock) {}
 
+  /** Forgets every kept answer (the sandbox's reset). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   async begin(caller: string, key: string, fingerprint: string, leaseMs: number): Promise<IdempotencyBegin> {
     this.sweep();
     const name = `${caller}\n${key}`;

@@ -61,6 +61,11 @@ export class MemoryRateLimiter implements RateLimiter {
     else this.windows.set(reservation.key, { ...window, hits: remaining });
   }
 
+  /** Forgets every window (the sandbox's reset). */
+  clear(): void {
+    this.windows.clear();
+  }
+
   /**
    * The sliding windows: drops hits older than the longest, then, for each rule that is full, how long
    * until enough hits leave its window; the longest of those waits (0: every rule has room).

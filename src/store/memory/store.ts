@@ -29,6 +29,11 @@ export class MemoryVerificationStore implements VerificationStore {
     private readonly limiter?: MemoryRateLimiter,
   ) {}
 
+  /** Forgets everything (the sandbox's reset). */
+  clear(): void {
+    for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners]) map.clear();
+  }
+
   async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
     this.sweep();
     if (this.live(this.owners, record.requestId)) return false;

@@ -56,3 +56,26 @@ export async function connectRedis(client: RedisClient): Promise<void> {
     // ioredis keeps retrying in the background per retryStrategy.
   }
 }
+
+/**
+ * Deletes every key under the prefix, on every master of a Cluster, a batch at a time (SCAN, never KEYS),
+ * and says how many went. For the sandbox's reset and the tests' cleanup, never for production data.
+ */
+export async function deleteKeysWithPrefix(client: RedisClient, prefix: string): Promise<number> {
+  if (!prefix) throw new Error('refusing to delete keys without a prefix');
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  const nodes: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
+  let deleted = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length === 0) continue;
+      // In a Cluster the keys of one batch live in different slots: one UNLINK each there.
+      if (client instanceof Cluster) for (const key of keys) deleted += await node.unlink(key);
+      else deleted += await node.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  return deleted;
+}
