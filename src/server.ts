@@ -6,8 +6,10 @@ import 'dotenv/config';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { compose } from './compose';
 import { ConfigError, loadConfig, shutdownGraceMs } from './config';
+import { startupFacts, startupSummary, textLogStream } from './console';
 import { createHttpServer } from './http/http-server';
 import { createLogger } from './logger';
+import { API_VERSION } from './version';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -20,13 +22,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.LOG_LEVEL);
+  // A person at a terminal gets a summary and text lines; anything else (containers, pipes) JSON lines.
+  const terminal = process.stdout.isTTY === true;
+  const logger = createLogger(config.LOG_LEVEL, terminal ? textLogStream(process.stdout) : undefined);
 
   // The SDK calls the global fetch: one keep-alive pool with a ceiling, instead of a socket per call.
   setGlobalDispatcher(new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 }));
 
   const service = await compose(config, logger);
-  if (config.sandbox) {
+  if (config.sandbox && !terminal) {
     logger.warn(
       { vonageHost: service.vonageHost, callers: [...config.API_KEYS.keys()] },
       'SANDBOX MODE: no Vonage credentials, codes go to the local Verify simulator, not to phones. ' +
@@ -39,9 +43,15 @@ async function main(): Promise<void> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     logger.info(
-      { port, sandbox: config.sandbox, store: config.REDIS_URL ? 'redis' : 'memory' },
+      {
+        port,
+        sandbox: config.sandbox,
+        store: config.REDIS_URL ? 'redis' : 'memory',
+        apiVersion: API_VERSION,
+      },
       `listening on :${port}`,
     );
+    if (terminal) process.stdout.write(startupSummary(startupFacts(config, port, service.vonageHost)));
   });
 
   // server.close() waits for every connection, and Node keeps a keep-alive one open after its response:

@@ -80,6 +80,7 @@ export function methodsAt(path: string, options: { sandbox: boolean }): string[]
   const routes = [
     ...API_ROUTES.map((route) => ({ ...route, path: `${API_BASE}${route.path}` })),
     ...OPS_ROUTES.filter((route) => options.sandbox || !('sandboxOnly' in route && route.sandboxOnly)),
+    ...DOCS_ROUTES,
   ];
   const found = new Set<string>();
   for (const route of routes) if (pathMatches(route.path, path)) found.add(route.method.toUpperCase());

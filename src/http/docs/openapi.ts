@@ -8,6 +8,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { type ErrorCode, problemBody } from '../../errors';
+import { API_VERSION } from '../../version';
 import { API_BASE, API_ROUTES, DOCS_ROUTES, OPS_ROUTES, openApiPath } from '../routes';
 import { problemResponse } from '../schemas';
 import { apiEndpointDocs, docsEndpointDocs, type EndpointDoc, opsEndpointDocs } from './endpoints';
@@ -176,7 +177,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
     openapi: '3.1.0',
     info: {
       title: 'OTP verification service',
-      version: '1.0.0',
+      version: API_VERSION,
       description: description(options.sandbox),
       license: { name: 'MIT', identifier: 'MIT' },
     },
