@@ -1,7 +1,10 @@
-// Jest global setup: find a Redis for the tests. Uses TEST_REDIS_URL or 127.0.0.1:6379; when neither
-// answers, starts a throwaway redis-server (Debian's package) on a free port, or fails saying how to get one.
+// Jest global setup: find a Redis for the tests. Uses TEST_REDIS_URL, else REDIS_URL, else 127.0.0.1:6379;
+// when none answers, starts a throwaway redis-server on a free port, or fails saying how to get one. Picks
+// the key root of this run (test:<run id>:), under which every harness writes and which the global
+// teardown checks and cleans.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
 
@@ -39,16 +42,16 @@ function freePort(): Promise<number> {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const wanted = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  process.env.TEST_KEY_ROOT = `test:${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}:`;
+  const wanted = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (await answers(wanted)) {
     process.env.TEST_REDIS_URL = wanted;
     return;
   }
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     throw new Error(
-      `No Redis answers at ${wanted} and redis-server is not installed.\n` +
-        'Start one (redis-server --port 6379 --save "" --appendonly no), install it (apt-get install redis-server),\n' +
-        'or point TEST_REDIS_URL at one.',
+      `No Redis answers at ${wanted} and redis-server is not installed: point TEST_REDIS_URL (or REDIS_URL) at a Redis, ` +
+        'or install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).',
     );
   }
   const port = await freePort();

@@ -3,7 +3,6 @@
 // restart, with the in-memory store and with Redis (where it deletes its own prefix's keys only), and the
 // OpenAPI examples never use the README walk-through's number.
 
-import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import supertest from 'supertest';
 import { VirtualClock } from '../../src/clock';
@@ -11,7 +10,7 @@ import { type Composed, compose } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import { buildOpenApiDocument } from '../../src/http/docs/openapi';
 import { createLogger } from '../../src/logger';
-import { testRedisUrl } from '../support/harness';
+import { removeTestKeys, testPrefix, testRedisUrl } from '../support/test-redis';
 
 interface Message {
   requestId: string;
@@ -43,15 +42,15 @@ describe.each([
   let composed: Composed | undefined;
 
   beforeAll(async () => {
-    prefix = `test:sandbox:${randomBytes(6).toString('hex')}:`;
+    prefix = testPrefix();
     s = await sandbox(useRedis ? { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: prefix } : {});
     composed = s.composed;
     if (useRedis) redis = new Redis(testRedisUrl());
   });
   afterAll(async () => {
-    await s.http.post('/sandbox/reset');
     await composed?.close();
     redis?.disconnect();
+    await removeTestKeys(prefix);
   });
 
   test('messages: newest first, filtered by requestId or by phoneNumber in any written form', async () => {
@@ -99,8 +98,8 @@ describe.each([
 });
 
 test('reset leaves keys outside its own prefix alone', async () => {
-  const prefix = `test:sandbox:${randomBytes(6).toString('hex')}:`;
-  const other = `test:sandbox-other:${randomBytes(6).toString('hex')}:`;
+  const prefix = testPrefix();
+  const other = testPrefix();
   const redis = new Redis(testRedisUrl());
   const s = await sandbox({ REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: prefix });
   try {
@@ -112,6 +111,7 @@ test('reset leaves keys outside its own prefix alone', async () => {
     await redis.del(`${other}keep`);
     redis.disconnect();
     await s.composed.close();
+    await removeTestKeys(prefix);
   }
 });
 

@@ -1,7 +1,6 @@
 // Test harness: the whole service in-process (real Redis under a key prefix of its own, the real SDK
 // over HTTP to the simulator), sharing one virtual clock with the simulator, with every log line kept.
 
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { VirtualClock } from '../../src/clock';
@@ -9,6 +8,7 @@ import { type Composed, compose } from '../../src/compose';
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { VerifySimulator } from '../../src/simulator/v1/simulator';
+import { removeTestKeys, testPrefix, testRedisUrl } from './test-redis';
 
 export const KEYS = { alpha: 'key-alpha-0123456789', beta: 'key-beta-0123456789' } as const;
 export const VONAGE = { apiKey: 'test-api-key', apiSecret: 'test-api-secret-9f8e7d' } as const;
@@ -29,9 +29,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function testRedisUrl(): string {
-  return process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-}
+export { testRedisUrl };
 
 export interface HarnessOptions {
   env?: Record<string, string>;
@@ -51,7 +49,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const ownSim = !options.sim;
   const sim = options.sim ?? new VerifySimulator({ ...VONAGE, clock });
   const simUrl = ownSim ? await sim.listen(0, '127.0.0.1') : options.simUrl;
-  const prefix = options.prefix ?? `test:${randomBytes(6).toString('hex')}:`;
+  const prefix = options.prefix ?? testPrefix();
+  // The harness that chose the prefix removes its keys; one given a shared prefix leaves that to its owner.
+  // A Redis of the test's own (options.env.REDIS_URL) is thrown away with its keys.
+  const ownsKeys =
+    options.prefix === undefined && options.redis !== false && options.env?.REDIS_URL === undefined;
   const config = loadConfig({
     API_KEYS: `alpha:${KEYS.alpha},beta:${KEYS.beta}`,
     VONAGE_API_KEY: VONAGE.apiKey,
@@ -103,6 +105,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     close: async () => {
       await composed.close();
       if (ownSim) await sim.close();
+      if (ownsKeys) await removeTestKeys(prefix);
     },
   };
 }

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { requireRedisPrograms } from './redis-server';
 
 const run = promisify(execFile);
 
@@ -147,6 +148,7 @@ async function lastLogLines(dir: string, ports: number[]): Promise<string> {
 }
 
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
+  requireRedisPrograms([REDIS_SERVER, REDIS_CLI]);
   const masters = options.masters ?? 3;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   const dir = await mkdtemp(join(tmpdir(), 'otp-redis-cluster-'));

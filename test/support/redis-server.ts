@@ -2,7 +2,7 @@
 // stop it (SIGTERM or SIGKILL), freeze it (SIGSTOP: connections stay open, nothing answers), resume it
 // (SIGCONT) and start it again on the same port. Always call close() in afterAll.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import Redis from 'ioredis';
 import { freePort, pollUntil } from './net';
@@ -24,6 +24,20 @@ export interface RedisServer {
   command(name: string, ...args: string[]): Promise<unknown>;
   /** Kills the process whatever its state and waits for it; safe to call more than once. */
   close(): Promise<void>;
+}
+
+/**
+ * Fails at once, in one line, when a program a suite needs to start its own Redis is not installed
+ * (a Redis in Docker is enough for most suites, not for these: they stop, freeze and cluster their own).
+ */
+export function requireRedisPrograms(programs: readonly string[] = ['redis-server']): void {
+  const missing = programs.filter((program) => spawnSync(program, ['--version']).error !== undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `This suite starts its own Redis processes and needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed: ` +
+        'apt-get install redis-server (Debian/Ubuntu; it brings redis-cli too) or brew install redis (macOS).',
+    );
+  }
 }
 
 /** PING over a raw socket: no client library, so nothing of it outlives a refused attempt. */
