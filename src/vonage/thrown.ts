@@ -21,7 +21,7 @@ export function isOutcomeUnknown(error: unknown): boolean {
 }
 
 /**
- * What the SDK threw, in our words (vonage-verify-notes.md 3.3). Judged by `name` and shape, not
+ * What the SDK threw, in our words (docs/vonage-verify-v1.md 3.3). Judged by `name` and shape, not
  * `instanceof`: fetch's errors can come from another realm (undici inside Node, a test sandbox). A
  * refused connection and an HTTP error status mean the call was not carried out; a timeout, a lost
  * connection or an unreadable answer leave its outcome unknown (OutcomeUnknown).

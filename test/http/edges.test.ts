@@ -159,3 +159,22 @@ describe('JSON syntax errors name their position', () => {
     expect(res.text).not.toContain('7400123456');
   });
 });
+
+describe('the auth-failure limit, as the README describes it', () => {
+  test('after the limit, wrong keys from the address get 429, and the right key from it keeps working', async () => {
+    const limited = await startHarness({ redis: false, env: { LIMIT_AUTH_FAILURES_PER_IP: '3/1m' } });
+    try {
+      const wrong = () => limited.http.get('/api/verifications/abc').set('Authorization', 'Bearer wrong-key');
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await wrong()).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const right = await limited.as('alpha').get('/api/verifications/abc');
+      expect(right.status).toBe(404);
+      expect(problem(right).code).toBe('verification_not_found');
+      // A missing key counts as a wrong one.
+      expect((await limited.http.get('/api/verifications/abc')).status).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});

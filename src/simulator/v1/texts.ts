@@ -1,5 +1,6 @@
-// Vonage Verify v1 wording and tables, quoted from /work/shared/vonage-verify-notes.md (1.4, 1.6) and
-// vonage-specs/verify.yml, in one place so every answer of the simulator uses the documented text verbatim.
+// Vonage Verify v1 wording and tables, quoted from docs/vonage-verify-v1.md (1.4, 1.6) and Vonage's
+// v1 OpenAPI document (Nexmo/api-specification definitions/verify.yml), in one place so every answer
+// of the simulator uses the documented text verbatim.
 
 import type { Channel, SimOperation, VonageBody } from './types';
 

@@ -1,4 +1,4 @@
-// Verify v1 status tables (vonage-verify-notes.md 1.6): a response's `status` becomes an outcome
+// Verify v1 status tables (docs/vonage-verify-v1.md 1.6): a response's `status` becomes an outcome
 // or an ApiError. Codes Vonage documents but we never provoke (2, 3 on control, 20) still map to
 // upstream_error: they mean our request or account is wrong, not the caller's.
 

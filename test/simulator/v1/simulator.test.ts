@@ -1,5 +1,5 @@
 // The Verify v1 simulator, driven by the real @vonage/server-sdk over HTTP (and by plain fetch where the SDK
-// cannot send what a test needs): every item of the "Simulator checklist" in vonage-verify-notes.md, the
+// cannot send what a test needs): every item of the "Simulator checklist" in docs/vonage-verify-v1.md, the
 // virtual clock, the fault switches and the /_simulator control API. Time moves with sim.advance().
 
 import { randomInt } from 'node:crypto';
