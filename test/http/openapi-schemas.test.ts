@@ -92,6 +92,7 @@ describe('security', () => {
       '/openapi.json',
       '/readyz',
       '/sandbox/messages',
+      '/sandbox/reset',
     ]);
     for (const [path, item] of Object.entries(document.paths)) {
       if (path.startsWith('/api/')) {
