@@ -140,12 +140,12 @@ export const errors = {
   routeNotFound: (detail = 'No such endpoint.') =>
     new ApiError({ status: 404, code: 'not_found', title: 'Not found', detail }),
   /** A known path asked with a method it does not answer; the Allow header lists those it does. */
-  methodNotAllowed: (method: string, allowed: readonly string[]) =>
+  methodNotAllowed: (method = 'this method', allowed: readonly string[] = []) =>
     new ApiError({
       status: 405,
       code: 'method_not_allowed',
       title: 'Method not allowed',
-      detail: `This endpoint does not answer ${method}; it answers ${allowed.join(', ')}.`,
+      detail: `This endpoint does not answer ${method}${allowed.length > 0 ? `; it answers ${allowed.join(', ')}` : ''}.`,
     }),
   verificationInProgress: (requestId?: string, retryAfterSeconds?: number) =>
     new ApiError({
