@@ -191,11 +191,31 @@ export interface paths {
         };
         /**
          * Codes "delivered" by the local Verify simulator
-         * @description Sandbox mode only: the messages the simulator would have sent, with their codes, oldest first. No API key needed.
+         * @description Sandbox mode only: the messages the simulator would have sent, with their codes, newest first. No API key needed.
          */
         get: operations["listSandboxMessages"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sandbox/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forget every sandbox message, verification and rate-limit window
+         * @description Sandbox mode only: a clean slate without a restart. Clears the simulator (messages, verifications), the service's verifications and every rate-limit window, so a number refused with 429 after some exploring can be used again. No API key and no body needed.
+         */
+        post: operations["resetSandbox"];
         delete?: never;
         options?: never;
         head?: never;
@@ -251,7 +271,7 @@ export interface components {
             requestId: string;
             /**
              * @description E.164: "+", the country code and the number, digits only.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber: string;
             /** @enum {string} */
@@ -279,13 +299,13 @@ export interface components {
         };
         /**
          * @example {
-         *       "phoneNumber": "+447400123456"
+         *       "phoneNumber": "+447911123456"
          *     }
          */
         RequestTokenBody: {
             /**
              * @description Any common written form; E.164 preferred.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber: string;
             /**
@@ -317,7 +337,7 @@ export interface components {
             requestId: string;
             /**
              * @description E.164: "+", the country code and the number, digits only.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber: string;
         };
@@ -332,7 +352,7 @@ export interface components {
             requestId?: string;
             /**
              * @description Any common written form; E.164 preferred.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber?: string;
             /**
@@ -363,7 +383,7 @@ export interface components {
             requestId?: string;
             /**
              * @description Any common written form; E.164 preferred.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber?: string;
             /**
@@ -390,7 +410,7 @@ export interface components {
             requestId?: string;
             /**
              * @description Any common written form; E.164 preferred.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber?: string;
             /**
@@ -408,7 +428,7 @@ export interface components {
             requestId: string;
             /**
              * @description E.164: "+", the country code and the number, digits only.
-             * @example +447400123456
+             * @example +447911123456
              */
             phoneNumber: string;
             /** @enum {string} */
@@ -433,6 +453,11 @@ export interface components {
              * @enum {string}
              */
             sandboxMessages?: "/sandbox/messages";
+            /**
+             * @description Sandbox mode only.
+             * @enum {string}
+             */
+            sandboxReset?: "POST /sandbox/reset";
         };
         Health: {
             /** @enum {string} */
@@ -453,7 +478,7 @@ export interface components {
             requestId: string;
             /**
              * @description E.164.
-             * @example +447400123456
+             * @example +447911123456
              */
             number: string;
             /** @enum {string} */
@@ -467,6 +492,10 @@ export interface components {
              * @description On the simulator's clock.
              */
             at: string;
+        };
+        SandboxReset: {
+            /** @enum {boolean} */
+            reset: true;
         };
     };
     responses: never;
@@ -504,7 +533,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "requestId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
-                     *       "phoneNumber": "+447400123456",
+                     *       "phoneNumber": "+447911123456",
                      *       "status": "pending",
                      *       "expiresAt": "2026-01-01T12:10:05.000Z"
                      *     }
@@ -699,7 +728,7 @@ export interface operations {
                      * @example {
                      *       "verified": true,
                      *       "requestId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
-                     *       "phoneNumber": "+447400123456"
+                     *       "phoneNumber": "+447911123456"
                      *     }
                      */
                     "application/json": components["schemas"]["Verified"];
@@ -1285,7 +1314,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "requestId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
-                     *       "phoneNumber": "+447400123456",
+                     *       "phoneNumber": "+447911123456",
                      *       "status": "verified",
                      *       "createdAt": "2026-01-01T12:00:00.000Z",
                      *       "expiresAt": "2026-01-01T12:10:05.000Z",
@@ -1404,7 +1433,8 @@ export interface operations {
                      *       "sandbox": true,
                      *       "docs": "/docs",
                      *       "openapi": "/openapi.json",
-                     *       "sandboxMessages": "/sandbox/messages"
+                     *       "sandboxMessages": "/sandbox/messages",
+                     *       "sandboxReset": "POST /sandbox/reset"
                      *     }
                      */
                     "application/json": components["schemas"]["ServiceIndex"];
@@ -1521,6 +1551,8 @@ export interface operations {
             query?: {
                 /** @description Only messages to this number (digits are compared; any written form). */
                 phoneNumber?: string;
+                /** @description Only messages of this verification. */
+                requestId?: string;
             };
             header?: never;
             path?: never;
@@ -1539,7 +1571,7 @@ export interface operations {
                      *       "messages": [
                      *         {
                      *           "requestId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
-                     *           "number": "+447400123456",
+                     *           "number": "+447911123456",
                      *           "channel": "sms",
                      *           "code": "123456",
                      *           "brand": "MyApp",
@@ -1550,6 +1582,54 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["SandboxMessages"];
+                };
+            };
+        };
+    };
+    resetSandbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Everything was cleared. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "reset": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SandboxReset"];
+                };
+            };
+            /** @description `internal_error`: An unexpected failure; no internals are shown. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record. */
+            503: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
