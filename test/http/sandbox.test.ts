@@ -137,3 +137,17 @@ test("the OpenAPI examples never use the README walk-through's number", () => {
   expect(text).not.toMatch(/7400\s?123456/);
   expect(text).toContain('+447911123456');
 });
+
+test('reset also lifts the failed-authentication limit of an address', async () => {
+  const s = await sandbox({ LIMIT_AUTH_FAILURES_PER_IP: '2/1h' });
+  try {
+    const wrong = () => s.http.get('/api/verifications/abc').set('Authorization', 'Bearer wrong-key');
+    const before: number[] = [];
+    for (let i = 0; i < 4; i++) before.push((await wrong()).status);
+    expect(before).toEqual([401, 401, 429, 429]);
+    await s.http.post('/sandbox/reset').expect(200);
+    expect((await wrong()).status).toBe(401);
+  } finally {
+    await s.composed.close();
+  }
+});
