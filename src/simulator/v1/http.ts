@@ -107,12 +107,17 @@ export function createSimulatorApp(sim: SimulatorControl, hooks: VonageHooks): E
 
 // --- control API -----------------------------------------------------------------------------------
 
-const faultSchema = z.strictObject({
-  mode: z.enum(FAULT_MODES),
-  operations: z.array(z.enum(SIM_OPERATIONS)).optional(),
-  times: z.number().int().positive().optional(),
-  afterWork: z.boolean().optional(),
-});
+const faultSchema = z
+  .strictObject({
+    mode: z.enum(FAULT_MODES),
+    operations: z.array(z.enum(SIM_OPERATIONS)).optional(),
+    times: z.number().int().positive().optional(),
+    afterWork: z.boolean().optional(),
+  })
+  .refine((fault) => !fault.afterWork || fault.mode === 'hang' || fault.mode === 'reset', {
+    message: 'afterWork applies to the hang and reset modes only',
+    path: ['afterWork'],
+  });
 
 const forceSchema = z.strictObject({
   operation: z.enum(SIM_OPERATIONS),

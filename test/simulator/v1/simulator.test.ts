@@ -1124,6 +1124,13 @@ describe('VerifySimulator (Verify v1 over HTTP, real SDK)', () => {
         (await raw(h.url, '/_simulator/fault', { method: 'PUT', auth: 'none', json: { mode: 'explode' } }))
           .status,
       ).toBe(400);
+      const afterWorkOn500 = await raw(h.url, '/_simulator/fault', {
+        method: 'PUT',
+        auth: 'none',
+        json: { mode: 'http500', afterWork: true },
+      });
+      expect(afterWorkOn500.status).toBe(400);
+      expect(JSON.stringify(afterWorkOn500.body)).toContain('afterWork');
 
       const forced = await raw(h.url, '/_simulator/force-status', {
         auth: 'none',
