@@ -3,6 +3,8 @@
 // verification service and hands everything to createApp. Used by src/server.ts and by tests that need
 // the whole service as it runs in production.
 
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Auth } from '@vonage/auth';
 import { Vonage } from '@vonage/server-sdk';
 import type { Express } from 'express';
 import { type Clock, systemClock } from './clock';
@@ -13,6 +15,7 @@ import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
+import { type RunningV2Simulator, startVerifyV2Simulator } from './simulator/v2';
 import type { GuardStore } from './store/guard';
 import type { IdempotencyStore } from './store/idempotency';
 import type { RateLimiter } from './store/limiter';
@@ -36,8 +39,9 @@ import type { VerificationStore } from './store/store';
 import { AbuseGuard } from './verification/abuse-guard';
 import type { ServiceSettings } from './verification/types';
 import { VerifyService } from './verification/verify-service';
-import type { VerifyGateway } from './vonage/gateway';
+import type { CallObserver, VerifyGateway } from './vonage/gateway';
 import { type SdkVerifyClient, VonageVerifyGateway } from './vonage/v1/gateway';
+import { type SdkVerify2Client, VonageVerifyV2Gateway } from './vonage/v2/gateway';
 
 export interface Composed {
   app: Express;
@@ -48,8 +52,12 @@ export interface Composed {
   limiter: RateLimiter;
   redis?: RedisClient;
   simulator?: VerifySimulator;
+  /** The Verify v2 simulator of a v2 sandbox. */
+  simulatorV2?: RunningV2Simulator;
   /** Where the SDK sends Verify calls. */
   vonageHost: string;
+  /** A v2 sandbox: where its simulator sends callbacks (the service's own webhook, once it listens). */
+  setCallbackUrl?(url: string): void;
   /** Closes Redis and the sandbox simulator. */
   close(): Promise<void>;
 }
@@ -78,7 +86,11 @@ export async function compose(
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true });
   const storage = await buildStorage(config, logger, clock);
   const store = options.store ?? storage.store;
-  const vonage = await connectVonage(config, clock, metrics, options.simulator);
+  const observe: CallObserver = (op, outcome, seconds) => metrics.observeVonage(op, outcome, seconds);
+  const vonage =
+    config.VONAGE_VERIFY_API === 'v2'
+      ? await connectVonageV2(config, clock, observe)
+      : await connectVonage(config, clock, observe, options.simulator);
   const guard = buildGuard(config, storage, clock, metrics, logger);
   const sweepMs = options.guardSweepMs ?? GUARD_SWEEP_MS;
   const sweeper =
@@ -104,7 +116,13 @@ export async function compose(
     authLimiter.clear();
     await storage.clear();
   };
-  const sandbox = config.sandbox && vonage.simulator ? sandboxInbox(vonage.simulator, clearAll) : undefined;
+  const sandbox = !config.sandbox
+    ? undefined
+    : vonage.simulator
+      ? sandboxInbox(vonage.simulator, clearAll)
+      : vonage.simulatorV2
+        ? sandboxInboxV2(vonage.simulatorV2, clearAll)
+        : undefined;
   const app = createApp({
     config,
     service,
@@ -119,6 +137,7 @@ export async function compose(
       leaseMs: idempotencyLeaseMs(config.VONAGE_TIMEOUT_MS),
     },
     ...(sandbox ? { sandbox } : {}),
+    webhook: { signatureSecret: vonage.signatureSecret },
     docs: options.docs ?? mountDocs({ sandbox: config.sandbox }),
   });
   const { redis } = storage;
@@ -130,6 +149,12 @@ export async function compose(
     limiter: storage.limiter,
     ...(redis ? { redis } : {}),
     ...(vonage.simulator ? { simulator: vonage.simulator } : {}),
+    ...(vonage.simulatorV2
+      ? {
+          simulatorV2: vonage.simulatorV2,
+          setCallbackUrl: (url: string) => vonage.simulatorV2?.setCallbackUrl(url),
+        }
+      : {}),
     vonageHost: vonage.host,
     close: async () => {
       if (sweeper) clearInterval(sweeper);
@@ -139,7 +164,7 @@ export async function compose(
         await redis.quit().catch(() => undefined);
         redis.disconnect(false);
       }
-      if (vonage.ownSimulator) await vonage.simulator?.close();
+      if (vonage.ownSimulator) await (vonage.simulator ?? vonage.simulatorV2)?.close();
     },
   };
 }
@@ -201,15 +226,18 @@ interface VonageConnection {
   /** Where the SDK sends Verify calls. */
   host: string;
   simulator?: VerifySimulator;
+  simulatorV2?: RunningV2Simulator;
   /** The simulator was started here, so close() stops it. */
   ownSimulator: boolean;
+  /** Verifies Vonage's callbacks (v2); generated in a v2 sandbox. */
+  signatureSecret: string | undefined;
 }
 
-/** The Vonage SDK against Vonage, or in sandbox mode against the simulator on a loopback port. */
+/** Verify v1 through the SDK against Vonage, or in sandbox mode against the simulator on a loopback port. */
 async function connectVonage(
   config: Config,
   clock: Clock,
-  metrics: Metrics,
+  observe: CallObserver,
   given: VerifySimulator | undefined,
 ): Promise<VonageConnection> {
   let simulator = given;
@@ -225,11 +253,66 @@ async function connectVonage(
     host = await simulator.listen(0, '127.0.0.1');
   }
   const vonage = new Vonage(credentials, { apiHost: host, timeout: config.VONAGE_TIMEOUT_MS });
-  const gateway = new VonageVerifyGateway(
-    vonage.verify as unknown as SdkVerifyClient,
-    (op, outcome, seconds) => metrics.observeVonage(op, outcome, seconds),
+  const gateway = new VonageVerifyGateway(vonage.verify as unknown as SdkVerifyClient, observe);
+  return {
+    gateway,
+    host,
+    ownSimulator,
+    signatureSecret: config.VONAGE_SIGNATURE_SECRET,
+    ...(simulator ? { simulator } : {}),
+  };
+}
+
+/** The application a v2 sandbox signs as; its key pair is made at start-up and never leaves the process. */
+export const SANDBOX_V2_APPLICATION_ID = 'sandbox-application';
+
+/**
+ * Verify v2 through the SDK's verify2 client (JWTs signed with the application's private key), or in
+ * sandbox mode against the v2 simulator with a key pair and a callback signature secret made now.
+ */
+async function connectVonageV2(
+  config: Config,
+  clock: Clock,
+  observe: CallObserver,
+): Promise<VonageConnection> {
+  let applicationId = config.VONAGE_APPLICATION_ID ?? '';
+  let privateKey = config.VONAGE_PRIVATE_KEY ?? '';
+  let signatureSecret = config.VONAGE_SIGNATURE_SECRET;
+  let host = config.VONAGE_API_HOST;
+  let simulatorV2: RunningV2Simulator | undefined;
+  if (config.sandbox) {
+    const pair = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    applicationId = SANDBOX_V2_APPLICATION_ID;
+    privateKey = pair.privateKey;
+    signatureSecret = signatureSecret ?? randomBytes(32).toString('hex');
+    simulatorV2 = await startVerifyV2Simulator({
+      applicationId,
+      publicKey: pair.publicKey,
+      signatureSecret,
+      clock,
+    });
+    host = simulatorV2.url;
+  }
+  const vonage = new Vonage(new Auth({ applicationId, privateKey }), {
+    apiHost: host,
+    timeout: config.VONAGE_TIMEOUT_MS,
+  });
+  const gateway = new VonageVerifyV2Gateway(
+    vonage.verify2 as unknown as SdkVerify2Client,
+    { apiHost: host, whatsappFrom: config.VONAGE_WHATSAPP_FROM },
+    observe,
   );
-  return { gateway, host, ownSimulator, ...(simulator ? { simulator } : {}) };
+  return {
+    gateway,
+    host,
+    signatureSecret,
+    ownSimulator: simulatorV2 !== undefined,
+    ...(simulatorV2 ? { simulatorV2 } : {}),
+  };
 }
 
 function serviceSettings(config: Config): ServiceSettings {
@@ -288,6 +371,31 @@ function sandboxInbox(simulator: VerifySimulator, clearStorage: () => Promise<vo
       simulator
         .messages(filter)
         .map((message: DeliveredMessage) => ({ ...message, number: `+${message.number}` })),
+    reset: async () => {
+      simulator.reset();
+      await clearStorage();
+    },
+  };
+}
+
+/** The v2 simulator's "delivered" messages in the same shape as v1's (`to` becomes `number`, in E.164). */
+function sandboxInboxV2(simulator: RunningV2Simulator, clearStorage: () => Promise<void>): SandboxInbox {
+  return {
+    messages: (filter?: SandboxFilter) =>
+      simulator
+        .messages({
+          ...(filter?.number ? { to: filter.number } : {}),
+          ...(filter?.requestId ? { requestId: filter.requestId } : {}),
+        })
+        .map((message) => ({
+          requestId: message.requestId,
+          number: `+${message.to}`,
+          channel: message.channel,
+          code: message.code,
+          brand: message.brand,
+          text: message.text,
+          at: message.at,
+        })),
     reset: async () => {
       simulator.reset();
       await clearStorage();

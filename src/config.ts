@@ -1,6 +1,8 @@
 // Configuration: one zod schema over the environment, parsed once at start-up.
 // A bad environment fails with every problem listed, not just the first.
 
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { type CountryCode, getCountries, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 
@@ -219,6 +221,48 @@ const booleanFlag = z
 
 const NODE_ENVS = new Set(['development', 'test', 'production']);
 
+/**
+ * VONAGE_PRIVATE_KEY: PEM text, or a path to a PEM file; parsed now so a wrong key stops the start instead
+ * of failing every call (the SDK would use a missing path as the key text). The key never appears in a
+ * message: problems name the variable only.
+ */
+const privateKey = optionalText.transform((value, ctx): string | undefined => {
+  if (value === undefined) return undefined;
+  let pem = value.replace(/\\n/g, '\n');
+  if (!pem.includes('-----BEGIN')) {
+    if (!existsSync(value)) {
+      ctx.addIssue({ code: 'custom', message: 'is neither PEM text nor the path of a readable file' });
+      return z.NEVER;
+    }
+    try {
+      pem = readFileSync(value, 'utf8');
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'names a file that cannot be read' });
+      return z.NEVER;
+    }
+  }
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType === 'rsa') return pem;
+  } catch {
+    // Reported below without the parser's message, which could quote the key.
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be an RSA private key in PEM form (key not shown)' });
+  return z.NEVER;
+});
+
+/** The namespaces of `debug` the Vonage SDK writes secrets to (docs/vonage-verify-v2.md, "Secrets"). */
+const LEAKY_DEBUG_NAMESPACES = ['vonage:jwt:tokenGenerate', 'vonage:server-client', 'vonage:auth'];
+
+/** Whether a DEBUG value (the `debug` package's syntax: comma/space list, `*` wildcards, `-` to skip) enables a namespace. */
+export function debugEnables(debug: string, namespace: string): boolean {
+  const patterns = debug.split(/[\s,]+/).filter((p) => p !== '');
+  const matches = (pattern: string) =>
+    new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*?')}$`).test(namespace);
+  if (patterns.some((p) => p.startsWith('-') && matches(p.slice(1)))) return false;
+  return patterns.some((p) => !p.startsWith('-') && matches(p));
+}
+
 // Cross-field checks run even when single fields failed, so a bad environment lists every problem at once.
 const WHEN_ALWAYS = { when: () => true };
 
@@ -235,7 +279,14 @@ export const configFields = z.object({
   VONAGE_API_SECRET: optionalText,
   VONAGE_VERIFY_API: z.enum(['v1', 'v2']).default('v1'),
   VONAGE_APPLICATION_ID: optionalText,
-  VONAGE_PRIVATE_KEY: optionalText,
+  VONAGE_PRIVATE_KEY: privateKey,
+  VONAGE_SIGNATURE_SECRET: optionalText,
+  VONAGE_WHATSAPP_FROM: optionalText.refine(
+    (value) => value === undefined || /^\+?[1-9]\d{6,14}$/.test(value),
+    'must be the WhatsApp Business number in E.164 (digits, optional leading +)',
+  ),
+  /** Read only to refuse what would print secrets: the SDK's debug output includes the private key. */
+  DEBUG: optionalText,
   VONAGE_API_HOST: z.url({ protocol: /^https?$/ }).default('https://api.nexmo.com'),
   VONAGE_TIMEOUT_MS: intInRange(10_000, 100, 120_000),
   VONAGE_BRAND_NAME: z.string().min(1).max(18).default('MyApp'),
@@ -347,6 +398,14 @@ export const configSchema = configFields
     const sandbox = !has.v1 && !has.v2;
     const production = env.NODE_ENV === 'production';
     checkCredentials(env, ctx);
+    const leaky = LEAKY_DEBUG_NAMESPACES.find((ns) => env.DEBUG !== undefined && debugEnables(env.DEBUG, ns));
+    if (leaky) {
+      issue(
+        ctx,
+        'DEBUG',
+        `enables ${leaky}, where the Vonage SDK prints the private key and tokens; refusing to start (exclude it with -vonage:*)`,
+      );
+    }
     checkApiKeys(env, ctx, sandbox, production);
     if (sandbox && production) {
       issue(

@@ -236,13 +236,24 @@ export const errors = {
       title: 'Number not supported',
       detail: detail,
     }),
-  optionNotSupported: (option = 'locale') =>
+  optionNotSupported: (
+    option = 'locale',
+    detail = `The verification provider does not accept this ${option}; nothing was sent.`,
+  ) =>
     new ApiError({
       status: 422,
       code: 'option_not_supported',
       title: 'Option not supported',
-      detail: `The verification provider does not accept this ${option}; nothing was sent.`,
+      detail,
       extensions: { option },
+    }),
+  /** The Vonage webhook refuses a callback it cannot trust (bad or missing signature, no secret set). */
+  webhookUnauthorized: () =>
+    new ApiError({
+      status: 401,
+      code: 'unauthorized',
+      title: 'Unauthorized',
+      detail: 'The callback is not signed with the configured signature secret.',
     }),
   rateLimited: (retryAfterSeconds: number, what: string) =>
     new ApiError({

@@ -32,8 +32,12 @@ async function main(): Promise<void> {
   const service = await compose(config, logger);
   if (config.sandbox && !terminal) {
     logger.warn(
-      { vonageHost: service.vonageHost, callers: [...config.API_KEYS.keys()] },
-      'SANDBOX MODE: no Vonage credentials, codes go to the local Verify simulator, not to phones. ' +
+      {
+        vonageHost: service.vonageHost,
+        verifyApi: config.VONAGE_VERIFY_API,
+        callers: [...config.API_KEYS.keys()],
+      },
+      `SANDBOX MODE: no Vonage credentials, codes go to the local Verify ${config.VONAGE_VERIFY_API} simulator, not to phones. ` +
         'Read them at GET /sandbox/messages. Default API key for caller "local": dev-key',
     );
   }
@@ -42,6 +46,8 @@ async function main(): Promise<void> {
   server.listen(config.PORT, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
+    // A v2 sandbox's simulator signs its callbacks and sends them here, as Vonage would.
+    service.setCallbackUrl?.(`http://127.0.0.1:${port}/webhooks/vonage/verify`);
     logger.info(
       {
         port,

@@ -1,6 +1,14 @@
 // The configuration schema: defaults from the contract, every problem of a bad environment listed at once.
 
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig, parseLimit, parseLimitRule } from '../src/config';
+
+/** A real key: VONAGE_PRIVATE_KEY is checked at start-up to be an RSA private key. */
+const RSA_PRIVATE_KEY = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+}).privateKey;
 
 describe('configuration', () => {
   test.each([
@@ -182,7 +190,7 @@ describe('configuration', () => {
     });
 
     test('credentials of the other API version only are refused', () => {
-      const v2 = { VONAGE_APPLICATION_ID: 'app-id', VONAGE_PRIVATE_KEY: '/run/secrets/private.key' };
+      const v2 = { VONAGE_APPLICATION_ID: 'app-id', VONAGE_PRIVATE_KEY: RSA_PRIVATE_KEY };
       const v1 = { VONAGE_API_KEY: 'k', VONAGE_API_SECRET: 's' };
       const keys = { API_KEYS: `billing:${LONG_A}` };
       expect(problemsOf({ ...keys, ...v2 })).toEqual([
@@ -216,7 +224,7 @@ describe('configuration', () => {
         NODE_ENV: 'Production',
         API_KEYS: 'local:dev-key,billing:has space',
         VONAGE_APPLICATION_ID: 'app-id',
-        VONAGE_PRIVATE_KEY: 'key',
+        VONAGE_PRIVATE_KEY: RSA_PRIVATE_KEY,
         REDIS_KEY_PREFIX: '{otp}:',
         METRICS_TOKEN: 'a b',
       });

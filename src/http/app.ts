@@ -2,7 +2,7 @@
 // no socket and reads no environment (src/compose.ts builds the dependencies, src/server.ts listens).
 //   routes.ts          the route table: handlers, metrics labels and OpenAPI all follow it
 //   api-routes.ts      the /api handlers        ops-routes.ts   health, readiness, metrics, sandbox inbox
-//   auth.ts            API keys and the failed-auth limit
+//   auth.ts            API keys and the failed-auth limit   webhook-route.ts  Vonage's signed callbacks
 //   idempotency.ts     Idempotency-Key on every POST: replays, reuse and in-progress answers
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
 //   docs/              the OpenAPI document and the /docs page
@@ -32,6 +32,7 @@ import { createIdempotency, type IdempotencySettings, keepRawBody } from './idem
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { requestLogger } from './request-log';
 import { API_BASE, methodsAt } from './routes';
+import { createWebhookRouter, type WebhookOptions } from './webhook-route';
 
 export type AppConfig = Pick<
   Config,
@@ -51,6 +52,8 @@ export interface AppDeps {
   /** Idempotency-Key on POST /api/*: where keys are kept, for how long. */
   idempotency: IdempotencySettings;
   sandbox?: SandboxInbox;
+  /** Vonage's Verify v2 callbacks; without it the webhook refuses every callback. */
+  webhook?: WebhookOptions;
   /** The OpenAPI document and its interactive page, when built. */
   docs?: (app: Express) => void;
 }
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   deps.docs?.(app);
+  app.use(createWebhookRouter(deps.service, deps.webhook ?? { signatureSecret: undefined }));
   app.use(
     API_BASE,
     // Who is calling comes first: a body from an unknown caller is never parsed.

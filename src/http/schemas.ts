@@ -2,6 +2,7 @@
 // OpenAPI document, so the two cannot drift apart.
 
 import { z } from 'zod';
+import { CHANNELS } from '../verification/channels';
 import { countryCodeProblem } from '../verification/phone';
 
 const phoneNumber = z
@@ -33,6 +34,8 @@ const requestId = z
   .regex(/^[A-Za-z0-9_-]+$/, 'must be a request id returned by request-token')
   .meta({ example: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' });
 
+const channel = z.enum(CHANNELS);
+
 export const requestTokenBody = z
   .strictObject({
     phoneNumber,
@@ -50,8 +53,38 @@ export const requestTokenBody = z
       example: 'en-gb',
     }),
     workflowId: z.number().int().min(1).max(7).optional(),
-    pinExpiry: z.number().int().min(60).max(3600).optional().meta({ description: 'Seconds.' }),
-    nextEventWait: z.number().int().min(60).max(900).optional().meta({ description: 'Seconds.' }),
+    channels: z
+      .array(channel)
+      .min(1)
+      .max(3)
+      .optional()
+      .meta({
+        description:
+          'Channels tried in order (not with workflowId). Verify v1: one of its seven workflows only. `silent_auth` (v2) only first.',
+        example: ['sms', 'voice'],
+      }),
+    pinExpiry: z
+      .number()
+      .int()
+      .min(60)
+      .max(3600)
+      .optional()
+      .meta({ description: 'Seconds; Verify v1 only.' }),
+    nextEventWait: z.number().int().min(15).max(900).optional().meta({
+      description: 'Seconds: v1 60-900 between deliveries; v2 15-900 per channel (channel_timeout).',
+    }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.channels !== undefined && body.workflowId !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['channels'], message: 'give workflowId or channels, not both' });
+    }
+    if (body.channels?.slice(1).includes('silent_auth')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['channels'],
+        message: 'silent_auth can only be the first channel',
+      });
+    }
   })
   .meta({ id: 'RequestTokenBody', example: { phoneNumber: '+447911123456' } });
 
@@ -95,7 +128,10 @@ const byIdOrNumber = <T extends z.ZodRawShape>(extra: T) =>
 export const verifyTokenBody = byIdOrNumber({
   code: z
     .string()
-    .regex(/^\d{4,6}$/, 'must be 4 to 6 digits')
+    .regex(
+      /^[A-Za-z0-9]{4,10}$/,
+      'must be 4 to 6 digits, or the 4-10 letters and digits of a silent authentication',
+    )
     .meta({ example: '123456' }),
 }).meta({
   id: 'VerifyTokenBody',
@@ -125,7 +161,12 @@ export const startedResponse = z
     phoneNumber: e164,
     status: z.literal('pending'),
     expiresAt: z.iso.datetime(),
+    channels: z.array(channel).meta({ description: 'The channels Vonage tries, in order.' }),
     replacedRequestId: requestId.optional(),
+    checkUrl: z
+      .url()
+      .optional()
+      .meta({ description: 'silent_auth first: the handset opens it over mobile data to get its code.' }),
   })
   .meta({ id: 'Started' });
 
@@ -147,6 +188,26 @@ export const verificationResponse = z
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().optional(),
+    channels: z.array(channel),
+    events: z
+      .array(
+        z.object({
+          at: z.iso.datetime(),
+          type: z.enum([
+            'started',
+            'delivery',
+            'next_event',
+            'check_failed',
+            'verified',
+            'cancelled',
+            'expired',
+            'failed',
+          ]),
+          channel: channel.optional(),
+          status: z.string().optional(),
+        }),
+      )
+      .meta({ description: 'The timeline, oldest first; no code or full number.' }),
   })
   .meta({ id: 'Verification' });
 

@@ -8,9 +8,28 @@
 // The service says what is limited (`limits.sendsPerNumber(caller, phone)`); only the store knows keys.
 
 import type { Limit } from '../config';
+import type { Channel } from '../verification/channels';
 import type { LimitSubject } from './limiter';
 
 export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
+
+/** One entry of a verification's timeline (no code, no number). */
+export interface TimelineEvent {
+  /** Epoch milliseconds. */
+  at: number;
+  type:
+    | 'started'
+    | 'delivery'
+    | 'next_event'
+    | 'check_failed'
+    | 'verified'
+    | 'cancelled'
+    | 'expired'
+    | 'failed';
+  channel?: Channel;
+  /** delivery: what Vonage's callbacks said (delivered, completed, failed, expired, rejected, user_rejected). */
+  status?: string;
+}
 
 export interface VerificationRecord {
   requestId: string;
@@ -38,6 +57,12 @@ export interface VerificationRecord {
    * the store failed after the provider answered), and it is resolved with the provider first.
    */
   unknownOutcome?: { operation: 'check' | 'cancel' | 'trigger'; at: number };
+  /** The channels Vonage tries, in order (absent on records written before channels existed). */
+  channels?: Channel[];
+  /** silent_auth first: the check URL Vonage returned. */
+  checkUrl?: string;
+  /** The timeline, oldest first. */
+  events?: TimelineEvent[];
 }
 
 /** A rate-limit window (kept by the RateLimiter) that must not be full for the lock to be taken. */
@@ -63,6 +88,11 @@ export interface VerificationStore {
   update(record: VerificationRecord): Promise<void>;
   /** The caller's own record with this id; another caller's id is simply not found. */
   findById(caller: string, requestId: string): Promise<VerificationRecord | undefined>;
+  /**
+   * A record by its request id alone, whoever recorded it: for Vonage's callbacks, which name no caller.
+   * Never for caller-facing lookups (those go through findById, which keeps callers apart).
+   */
+  findByRequestId(requestId: string): Promise<VerificationRecord | undefined>;
   /** The caller's latest verification for this number. */
   findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined>;
   /** A record whose caller and number are known: one read, no index. */

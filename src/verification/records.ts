@@ -4,12 +4,37 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock';
 import { type ApiError, errors } from '../errors';
-import type { VerificationRecord, VerificationStatus, VerificationStore } from '../store/store';
+import type {
+  TimelineEvent,
+  VerificationRecord,
+  VerificationStatus,
+  VerificationStore,
+} from '../store/store';
 import { normalisePhone, parsePhone } from './phone';
 import { CANCEL_WINDOW_MS, waitForNewCodeMs } from './schedule';
 import type { CallContext, FunnelEvent, StartedView, VerificationRef, VerificationView } from './types';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+const eventKey = (e: TimelineEvent) => `${e.at}|${e.type}|${e.channel ?? ''}|${e.status ?? ''}`;
+
+/**
+ * The timeline with new entries merged in, oldest first. Deliveries come from callbacks, which Vonage
+ * repeats, so each is kept once; the service's own entries each happened (three wrong codes in one instant
+ * are three entries).
+ */
+export function withEvents(existing: TimelineEvent[] | undefined, added: TimelineEvent[]): TimelineEvent[] {
+  const seen = new Set<string>();
+  const merged: TimelineEvent[] = [];
+  for (const event of [...(existing ?? []), ...added]) {
+    const key = eventKey(event);
+    if (event.type === 'delivery' && seen.has(key)) continue;
+    seen.add(key);
+    merged.push(event);
+  }
+  // A stable sort: entries of one instant keep the order they happened in.
+  return merged.sort((a, b) => a.at - b.at);
+}
 
 export class Records {
   constructor(
@@ -95,11 +120,35 @@ export class Records {
     finishedAt = this.clock.now(),
   ): Promise<VerificationRecord> {
     const { unknownOutcome: _settled, ...rest } = record;
-    const done: VerificationRecord = { ...rest, status, finishedAt };
+    const type = status === 'pending' ? undefined : status;
+    const done: VerificationRecord = {
+      ...rest,
+      status,
+      finishedAt,
+      ...(type ? { events: withEvents(record.events, [{ at: finishedAt, type }]) } : {}),
+    };
     await this.store.update(done);
     if (status === 'expired') this.onFunnel(record.caller, 'expired');
     await this.onFinished(record, status);
     return done;
+  }
+
+  /**
+   * Adds entries to the timeline (a wrong code, a resend). Best effort: the answer the caller is owed
+   * does not depend on the history being written.
+   */
+  async note(
+    ctx: CallContext,
+    record: VerificationRecord,
+    events: TimelineEvent[],
+  ): Promise<VerificationRecord> {
+    const noted = { ...record, events: withEvents(record.events, events) };
+    try {
+      await this.store.update(noted);
+    } catch (error) {
+      ctx.log.warn({ err: error }, 'could not add to the verification timeline');
+    }
+    return noted;
   }
 
   /** A test number's code, compared in constant time. */
@@ -127,6 +176,9 @@ export class Records {
   view(record: VerificationRecord): VerificationView {
     const status = this.effectiveStatus(record);
     const finishedAt = record.finishedAt ?? (status === 'expired' ? record.expiresAt : undefined);
+    // A verification that ran out without anyone noticing has no stored "expired" entry yet.
+    const lapsed: TimelineEvent[] =
+      status === 'expired' && record.status === 'pending' ? [{ at: record.expiresAt, type: 'expired' }] : [];
     return {
       requestId: record.requestId,
       phoneNumber: record.phoneNumber,
@@ -134,6 +186,8 @@ export class Records {
       createdAt: iso(record.createdAt),
       expiresAt: iso(record.expiresAt),
       ...(finishedAt !== undefined ? { finishedAt: iso(finishedAt) } : {}),
+      channels: record.channels ?? [],
+      events: withEvents(record.events, lapsed).map((event) => ({ ...event, at: iso(event.at) })),
     };
   }
 
@@ -143,7 +197,9 @@ export class Records {
       phoneNumber: record.phoneNumber,
       status: 'pending',
       expiresAt: iso(record.expiresAt),
+      channels: record.channels ?? [],
       ...(record.replacedRequestId ? { replacedRequestId: record.replacedRequestId } : {}),
+      ...(record.checkUrl ? { checkUrl: record.checkUrl } : {}),
     };
   }
 

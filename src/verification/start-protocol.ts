@@ -8,6 +8,7 @@ import { ApiError, errors } from '../errors';
 import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStore } from '../store/store';
 import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/gateway';
 import { isOutcomeUnknown } from '../vonage/thrown';
+import { type Channel, resolveChannels, workflowIdFor } from './channels';
 import type { Outcomes } from './outcomes';
 import { maskPhone } from './phone';
 import type { Records } from './records';
@@ -74,16 +75,20 @@ export class StartProtocol {
     const asked = input.pinExpiry ?? settings.pinExpirySeconds;
     // Vonage's rule: a pin_expiry that is not a multiple of next_event_wait becomes next_event_wait.
     const pinExpiry = input.nextEventWait && asked % input.nextEventWait !== 0 ? input.nextEventWait : asked;
+    const channels = resolveChannels(input, settings.workflowId);
     if (settings.testNumbers.has(phoneNumber)) {
       attempt.maybeSent = true;
       const lifetime = { fixedMs: pinExpiry * 1000 };
-      return this.record(ctx, `test-${randomBytes(12).toString('hex')}`, phoneNumber, lifetime, true);
+      const id = `test-${randomBytes(12).toString('hex')}`;
+      return this.record(ctx, id, phoneNumber, lifetime, true, { channels });
     }
     const params: StartParams = {
       phoneNumber,
       brand: input.brand ?? settings.brand,
       codeLength: input.codeLength ?? settings.codeLength,
-      workflowId: input.workflowId ?? settings.workflowId,
+      channels,
+      // v1: checkOptions refused channels that are no workflow before this is reached.
+      workflowId: workflowIdFor(channels) ?? settings.workflowId,
       pinExpiry,
       ...(input.locale ? { locale: input.locale } : {}),
       ...(input.nextEventWait ? { nextEventWait: input.nextEventWait } : {}),
@@ -91,13 +96,22 @@ export class StartProtocol {
     // Vonage ends the verification when its workflow has run out, not when the first code expires.
     const waits = this.vonage(ctx).deliveryWaitsSeconds(params);
     const lifetime = { deliveryWaitsMs: waits.map((seconds) => seconds * 1000) };
+    const details = (started: Extract<StartOutcome, { kind: 'started' }>) => ({
+      channels,
+      ...(started.checkUrl ? { checkUrl: started.checkUrl } : {}),
+    });
     const first = await this.startAtVonage(ctx, params, attempt);
-    if (first.kind === 'started') return this.record(ctx, first.requestId, phoneNumber, lifetime, false);
-    // Status 10: one verification per number at a time. If it is this caller's, replace it once.
+    if (first.kind === 'started') {
+      return this.record(ctx, first.requestId, phoneNumber, lifetime, false, details(first));
+    }
+    // Status 10 (v2: 409 concurrent): one verification per number. If it is this caller's, replace it once.
     const replaced = await this.replaceInFlight(ctx, phoneNumber, first, lifetime);
     const second = await this.startAtVonage(ctx, params, attempt);
     if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
-    return this.record(ctx, second.requestId, phoneNumber, lifetime, false, replaced);
+    return this.record(ctx, second.requestId, phoneNumber, lifetime, false, {
+      ...details(second),
+      replacedRequestId: replaced,
+    });
   }
 
   /**
@@ -148,10 +162,13 @@ export class StartProtocol {
     inFlight: InFlight,
     lifetime: Lifetime,
   ): Promise<string> {
-    const own =
-      (await this.store.findById(ctx.caller, inFlight.requestId)) ??
-      (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, lifetime));
-    if (!own || own.phoneNumber !== phoneNumber) throw await this.notOurs(inFlight.requestId);
+    const own = inFlight.requestId
+      ? ((await this.store.findById(ctx.caller, inFlight.requestId)) ??
+        (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, lifetime)))
+      : await this.pendingOwn(ctx, phoneNumber);
+    if (!own || own.phoneNumber !== phoneNumber) {
+      throw inFlight.requestId ? await this.notOurs(inFlight.requestId) : errors.concurrentVerification();
+    }
     const cancel = () => this.vonage(ctx).cancel(own.requestId);
     // A pending record is marked first, so a cancel whose answer is lost is resolved later (outcomes.ts).
     const cancelled =
@@ -214,8 +231,17 @@ export class StartProtocol {
     return errors.concurrentVerification(Math.max(1, (firstSeen + lifetimeMs - now) / 1000));
   }
 
-  private async inFlightError(ctx: CallContext, requestId: string): Promise<ApiError> {
-    const own = await this.store.findById(ctx.caller, requestId);
+  /**
+   * Verify v2's 409 names no request: the one in flight is this caller's when its own latest verification
+   * for the number is still pending (only one can be in flight per number).
+   */
+  private async pendingOwn(ctx: CallContext, phoneNumber: string): Promise<VerificationRecord | undefined> {
+    const current = await this.store.findCurrent(ctx.caller, phoneNumber);
+    return current?.status === 'pending' && !current.test ? current : undefined;
+  }
+
+  private async inFlightError(ctx: CallContext, requestId: string | undefined): Promise<ApiError> {
+    const own = requestId ? await this.store.findById(ctx.caller, requestId) : undefined;
     return own
       ? errors.verificationInProgress(own.requestId, this.records.retryAfterSeconds(own))
       : errors.concurrentVerification();
@@ -232,8 +258,9 @@ export class StartProtocol {
     phoneNumber: string,
     lifetime: Lifetime,
     test: boolean,
-    replacedRequestId?: string,
+    details: { channels: Channel[]; checkUrl?: string; replacedRequestId?: string },
   ): Promise<VerificationRecord> {
+    const { channels, checkUrl, replacedRequestId } = details;
     const now = this.clock.now();
     const record: VerificationRecord = {
       requestId,
@@ -242,8 +269,11 @@ export class StartProtocol {
       status: 'pending',
       createdAt: now,
       ...lifetimeFields(now, lifetime),
+      channels,
+      events: [{ at: now, type: 'started', ...(channels[0] ? { channel: channels[0] } : {}) }],
       ...(test ? { test: true } : {}),
       ...(replacedRequestId ? { replacedRequestId } : {}),
+      ...(checkUrl ? { checkUrl } : {}),
     };
     try {
       if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) {

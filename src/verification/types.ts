@@ -6,9 +6,10 @@ import type { Clock } from '../clock';
 import type { Limit } from '../config';
 import type { Logger } from '../logger';
 import type { RateLimiter } from '../store/limiter';
-import type { VerificationStatus, VerificationStore } from '../store/store';
+import type { TimelineEvent, VerificationStatus, VerificationStore } from '../store/store';
 import type { VerifyGateway } from '../vonage/gateway';
 import type { AbuseGuard } from './abuse-guard';
+import type { Channel } from './channels';
 
 export type FunnelEvent =
   | 'started'
@@ -63,6 +64,7 @@ export interface RequestTokenInput {
   codeLength?: 4 | 6;
   locale?: string;
   workflowId?: number;
+  channels?: Channel[];
   pinExpiry?: number;
   nextEventWait?: number;
 }
@@ -77,14 +79,29 @@ export interface VerificationView {
   createdAt: string;
   expiresAt: string;
   finishedAt?: string;
+  channels: Channel[];
+  events: TimelineEventView[];
 }
+
+export type TimelineEventView = Omit<TimelineEvent, 'at'> & { at: string };
 
 export interface StartedView {
   requestId: string;
   phoneNumber: string;
   status: 'pending';
   expiresAt: string;
+  channels: Channel[];
   replacedRequestId?: string;
+  checkUrl?: string;
+}
+
+/** What a provider callback says about one verification, in our words (see src/vonage/v2/callbacks.ts). */
+export interface CallbackUpdate {
+  requestId: string;
+  /** Timeline entries it reports (deliveries). */
+  events: TimelineEvent[];
+  /** How the verification ended, when the callback says so. */
+  outcome?: 'verified' | 'failed' | 'expired';
 }
 
 /** Set once a code may have gone out: then the send slots it reserved are kept, not given back. */

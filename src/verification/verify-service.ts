@@ -10,8 +10,10 @@
 // Knows nothing about HTTP, Redis keys or Vonage status codes.
 
 import { errors } from '../errors';
+import type { Logger } from '../logger';
 import type { VerificationRecord } from '../store/store';
 import { isOutcomeUnknown } from '../vonage/thrown';
+import { resolveChannels } from './channels';
 import { type Guard, NumberGate } from './number-gate';
 import { Outcomes, type Settled } from './outcomes';
 import { phoneForSending } from './phone';
@@ -19,6 +21,7 @@ import { Records } from './records';
 import { afterNextEvent } from './schedule';
 import { StartProtocol } from './start-protocol';
 import type {
+  CallbackUpdate,
   CallContext,
   FunnelEvent,
   RequestTokenInput,
@@ -63,6 +66,12 @@ export class VerifyService {
     const phoneNumber = phoneForSending(input.phoneNumber, input.country, this.deps.settings, (why) =>
       this.funnel(ctx, why),
     );
+    // What the configured Verify API cannot honour is refused before anything is counted or sent.
+    this.deps.gateway.checkOptions({
+      channels: resolveChannels(input, this.deps.settings.workflowId),
+      pinExpiryGiven: input.pinExpiry !== undefined,
+      nextEventWait: input.nextEventWait,
+    });
     const arrivedAt = this.deps.clock.now();
     const guard = this.gate.sendsGuard(ctx, phoneNumber);
     // A request that waits for the number's lock answers with the code its holder started, if any.
@@ -107,13 +116,16 @@ export class VerifyService {
         case 'mismatch':
           await this.outcomes.clear(ctx, record);
           await this.gate.countWrongCode(ctx, record.phoneNumber);
+          await this.records.note(ctx, record, [{ at: this.deps.clock.now(), type: 'check_failed' }]);
           this.funnel(ctx, 'wrong_code');
           throw errors.codeMismatch(record.requestId);
-        case 'too_many_attempts':
+        case 'too_many_attempts': {
           await this.gate.countWrongCode(ctx, record.phoneNumber);
-          await this.records.finish(record, 'failed');
+          const failed = { at: this.deps.clock.now(), type: 'check_failed' as const };
+          await this.records.finish(await this.records.note(ctx, record, [failed]), 'failed');
           this.funnel(ctx, 'too_many_attempts');
           throw errors.tooManyAttempts(record.requestId);
+        }
         case 'not_found':
           return this.answerEnded(await this.outcomes.afterNotFound(ctx, record, 'check'), ended);
       }
@@ -170,7 +182,9 @@ export class VerifyService {
           );
         }
         attempt.maybeSent = true;
-        await this.deps.store.update(afterNextEvent(record, this.deps.clock.now()));
+        const moved = afterNextEvent(record, this.deps.clock.now());
+        await this.deps.store.update(moved);
+        await this.records.note(ctx, moved, [{ at: this.deps.clock.now(), type: 'next_event' }]);
         return { requestId: record.requestId };
       });
     });
@@ -187,6 +201,22 @@ export class VerifyService {
       this.outcomes.settle(ctx, await this.records.reload(ctx, found)),
     );
     return this.records.view(settled?.record ?? found);
+  }
+
+  /**
+   * A provider callback (already authenticated): adds its deliveries to the timeline and ends a pending
+   * verification it says has ended. Idempotent; never moves a verification backwards; an id nobody
+   * recorded is ignored (Vonage retries anything but a 2xx).
+   */
+  async applyCallback(update: CallbackUpdate, log: Logger): Promise<void> {
+    const found = await this.deps.store.findByRequestId(update.requestId);
+    if (!found) return;
+    const ctx: CallContext = { caller: found.caller, log };
+    await this.gate.withLock(ctx, found.phoneNumber, undefined, async () => {
+      const record = await this.records.reload(ctx, found);
+      const noted = update.events.length > 0 ? await this.records.note(ctx, record, update.events) : record;
+      if (update.outcome && noted.status === 'pending') await this.records.finish(noted, update.outcome);
+    });
   }
 
   /**

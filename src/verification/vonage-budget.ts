@@ -37,7 +37,10 @@ export class VonageBudget {
       return call();
     };
     return {
+      api: gateway.api,
       languages: gateway.languages,
+      // Nothing is called: no budget taken.
+      checkOptions: (options) => gateway.checkOptions(options),
       start: (params) => then(() => gateway.start(params)),
       check: (requestId, code) => then(() => gateway.check(requestId, code)),
       cancel: (requestId) => then(() => gateway.cancel(requestId)),

@@ -34,6 +34,7 @@ describe('request-token', () => {
       status: 'pending',
       // Workflow 1 with Vonage's default waits: SMS, 125 s, voice, 180 s, voice, 300 s, then it ends.
       expiresAt: new Date(h.clock.now() + 605_000).toISOString(),
+      channels: ['sms', 'voice', 'voice'],
     });
     expect(h.sim.stats.verificationsStarted).toBe(before + 1);
     const delivered = h.sim.messages({ requestId: body.requestId });
@@ -292,6 +293,8 @@ describe('status', () => {
       status: 'pending',
       createdAt: created,
       expiresAt: new Date(h.clock.now() + 605_000).toISOString(),
+      channels: ['sms', 'voice', 'voice'],
+      events: [{ at: created, type: 'started', channel: 'sms' }],
     });
     h.sim.advance(2_000);
     await h.as('alpha').post('/api/verify-token', { requestId, code: codeFor(h.sim, requestId) });

@@ -33,6 +33,10 @@ export class FailingCreateStore implements VerificationStore {
     return this.inner.findById(caller, requestId);
   }
 
+  findByRequestId(requestId: string): Promise<VerificationRecord | undefined> {
+    return this.inner.findByRequestId(requestId);
+  }
+
   findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
     return this.inner.findCurrent(caller, phoneNumber);
   }

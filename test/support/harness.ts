@@ -1,6 +1,9 @@
 // Test harness: the whole service in-process (real Redis under a key prefix of its own, the real SDK
 // over HTTP to the simulator), sharing one virtual clock with the simulator, with every log line kept.
 
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { VirtualClock } from '../../src/clock';
@@ -8,6 +11,8 @@ import { type Composed, compose } from '../../src/compose';
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { VerifySimulator } from '../../src/simulator/v1/simulator';
+import { type RunningV2Simulator, startVerifyV2Simulator } from '../../src/simulator/v2';
+import type { StartV2SimulatorOptions } from '../../src/simulator/v2/simulator';
 import { removeTestKeys, testPrefix, testRedisUrl } from './test-redis';
 
 export const KEYS = { alpha: 'key-alpha-0123456789', beta: 'key-beta-0123456789' } as const;
@@ -72,6 +77,28 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(options.redis === false ? {} : { REDIS_URL: testRedisUrl() }),
     ...options.env,
   });
+  const built = await build(config, clock, options);
+  return {
+    ...built,
+    sim,
+    clock,
+    prefix,
+    close: async () => {
+      await built.composed.close();
+      if (ownSim) await sim.close();
+      if (ownsKeys) await removeTestKeys(prefix);
+    },
+  };
+}
+
+type Built = Pick<Harness, 'http' | 'config' | 'composed' | 'logs' | 'as'>;
+
+/** The service from a config: composed with the shared clock, every log line kept, supertest over it. */
+async function build(
+  config: Config,
+  clock: VirtualClock,
+  options: { guardSweepMs?: number } = {},
+): Promise<Built> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -93,21 +120,93 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         .send(body as object),
     get: (path: string) => http.get(path).set('Authorization', `Bearer ${KEYS[caller]}`),
   });
+  return { http, config, composed, logs, as };
+}
+
+/** The Vonage application of the v2 tests: a throwaway key pair, made once per test file. */
+let v2Keys: { publicKey: string; privateKey: string } | undefined;
+export function v2Application(): { applicationId: string; publicKey: string; privateKey: string } {
+  v2Keys ??= generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { applicationId: 'c0ffee00-0000-4000-8000-00000000a002', ...v2Keys };
+}
+export const V2_SIGNATURE_SECRET = 'test-signature-secret-0123456789';
+
+export interface V2Harness extends Built {
+  sim: RunningV2Simulator;
+  clock: VirtualClock;
+  prefix: string;
+  /** Where the service listens for Vonage's callbacks (the simulator sends them there). */
+  webhookUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole service on Verify v2 (VONAGE_VERIFY_API=v2 with application credentials), the real SDK over
+ * HTTP to the v2 simulator on the shared virtual clock, listening on a loopback port so the simulator's
+ * signed callbacks reach its webhook.
+ */
+export async function startV2Harness(
+  options: { env?: Record<string, string>; redis?: boolean; sim?: Partial<StartV2SimulatorOptions> } = {},
+): Promise<V2Harness> {
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
+  const app = v2Application();
+  const sim = await startVerifyV2Simulator({
+    applicationId: app.applicationId,
+    publicKey: app.publicKey,
+    signatureSecret: V2_SIGNATURE_SECRET,
+    clock,
+    callbackRetryDelayMs: 20,
+    ...options.sim,
+  });
+  const prefix = testPrefix();
+  const config = loadConfig({
+    API_KEYS: `alpha:${KEYS.alpha},beta:${KEYS.beta}`,
+    VONAGE_VERIFY_API: 'v2',
+    // As startHarness: the account rate, call budget, prefix velocity and guard stay out of the way.
+    VONAGE_MAX_REQUESTS_PER_SECOND: '100000',
+    LIMIT_VONAGE_CALLS_PER_CALLER: '1000000/1m',
+    LIMIT_SENDS_PER_PREFIX: '1000000/1h',
+    PUMPING_GUARD: 'off',
+    VONAGE_APPLICATION_ID: app.applicationId,
+    VONAGE_PRIVATE_KEY: app.privateKey,
+    VONAGE_SIGNATURE_SECRET: V2_SIGNATURE_SECRET,
+    VONAGE_API_HOST: sim.url,
+    VONAGE_TIMEOUT_MS: '2000',
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: 'debug',
+    ...(options.redis === false ? {} : { REDIS_URL: testRedisUrl() }),
+    ...options.env,
+  });
+  const built = await build(config, clock);
+  const server: Server = createServer(built.composed.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const webhookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/vonage/verify`;
+  sim.setCallbackUrl(webhookUrl);
   return {
-    http,
+    ...built,
     sim,
     clock,
-    config,
-    composed,
     prefix,
-    logs,
-    as,
+    webhookUrl,
     close: async () => {
-      await composed.close();
-      if (ownSim) await sim.close();
-      if (ownsKeys) await removeTestKeys(prefix);
+      await sim.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await built.composed.close();
+      if (options.redis !== false) await removeTestKeys(prefix);
     },
   };
+}
+
+/** The code the v2 simulator's current step accepts. */
+export function codeForV2(sim: RunningV2Simulator, requestId: string): string {
+  const code = sim.simulator.currentCode(requestId);
+  if (!code) throw new Error(`simulator has no code for ${requestId}`);
+  return code;
 }
 
 /** Two app instances over one Redis prefix, one simulator and one virtual clock: two replicas. */

@@ -278,8 +278,15 @@ export interface components {
             status: "pending";
             /** Format: date-time */
             expiresAt: string;
+            /** @description The channels Vonage tries, in order. */
+            channels: ("sms" | "voice" | "whatsapp" | "silent_auth")[];
             /** @example a1b2c3d4e5f60718293a4b5c6d7e8f90 */
             replacedRequestId?: string;
+            /**
+             * Format: uri
+             * @description silent_auth first: the handset opens it over mobile data to get its code.
+             */
+            checkUrl?: string;
         };
         Problem: {
             type: string;
@@ -325,9 +332,17 @@ export interface components {
              */
             locale?: string;
             workflowId?: number;
-            /** @description Seconds. */
+            /**
+             * @description Channels tried in order (not with workflowId). Verify v1: one of its seven workflows only. `silent_auth` (v2) only first.
+             * @example [
+             *       "sms",
+             *       "voice"
+             *     ]
+             */
+            channels?: ("sms" | "voice" | "whatsapp" | "silent_auth")[];
+            /** @description Seconds; Verify v1 only. */
             pinExpiry?: number;
-            /** @description Seconds. */
+            /** @description Seconds: v1 60-900 between deliveries; v2 15-900 per channel (channel_timeout). */
             nextEventWait?: number;
         };
         Verified: {
@@ -439,6 +454,17 @@ export interface components {
             expiresAt: string;
             /** Format: date-time */
             finishedAt?: string;
+            channels: ("sms" | "voice" | "whatsapp" | "silent_auth")[];
+            /** @description The timeline, oldest first; no code or full number. */
+            events: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                type: "started" | "delivery" | "next_event" | "check_failed" | "verified" | "cancelled" | "expired" | "failed";
+                /** @enum {string} */
+                channel?: "sms" | "voice" | "whatsapp" | "silent_auth";
+                status?: string;
+            }[];
         };
         ServiceIndex: {
             /** @enum {string} */
@@ -535,7 +561,12 @@ export interface operations {
                      *       "requestId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
                      *       "phoneNumber": "+447911123456",
                      *       "status": "pending",
-                     *       "expiresAt": "2026-01-01T12:10:05.000Z"
+                     *       "expiresAt": "2026-01-01T12:10:05.000Z",
+                     *       "channels": [
+                     *         "sms",
+                     *         "voice",
+                     *         "voice"
+                     *       ]
                      *     }
                      */
                     "application/json": components["schemas"]["Started"];
@@ -623,7 +654,7 @@ export interface operations {
             /**
              * @description `number_not_supported`: The number cannot receive a code: a refused type (premium rate, toll free, ...) or Vonage status 7, 15 or 29.
              *
-             *     `option_not_supported`: Vonage refused an option (status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`); `option` names the request-token field. Nothing was sent.
+             *     `option_not_supported`: An option or channel the configured Verify API cannot honour, or that Vonage refused; `option` names the request-token field. v1: `channels` that are not one of its seven workflows, `nextEventWait` under 60, or status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`. v2: `pinExpiry`, `whatsapp` without `VONAGE_WHATSAPP_FROM`, or a 422 naming `brand`, `locale`, `code_length`, `channel_timeout` or `workflow`. Nothing was sent.
              *
              *     `idempotency_key_reused`: This `Idempotency-Key` was already used for a request with a different method, path or body.
              */
@@ -1318,7 +1349,27 @@ export interface operations {
                      *       "status": "verified",
                      *       "createdAt": "2026-01-01T12:00:00.000Z",
                      *       "expiresAt": "2026-01-01T12:10:05.000Z",
-                     *       "finishedAt": "2026-01-01T12:01:10.000Z"
+                     *       "finishedAt": "2026-01-01T12:01:10.000Z",
+                     *       "channels": [
+                     *         "sms",
+                     *         "voice",
+                     *         "voice"
+                     *       ],
+                     *       "events": [
+                     *         {
+                     *           "at": "2026-01-01T12:00:00.000Z",
+                     *           "type": "started",
+                     *           "channel": "sms"
+                     *         },
+                     *         {
+                     *           "at": "2026-01-01T12:00:40.000Z",
+                     *           "type": "check_failed"
+                     *         },
+                     *         {
+                     *           "at": "2026-01-01T12:01:10.000Z",
+                     *           "type": "verified"
+                     *         }
+                     *       ]
                      *     }
                      */
                     "application/json": components["schemas"]["Verification"];

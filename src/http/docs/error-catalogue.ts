@@ -98,7 +98,7 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDoc> = {
     example: errors.numberNotSupported(),
   },
   option_not_supported: {
-    when: 'Vonage refused an option (status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`); `option` names the request-token field. Nothing was sent.',
+    when: 'An option or channel the configured Verify API cannot honour, or that Vonage refused; `option` names the request-token field. v1: `channels` that are not one of its seven workflows, `nextEventWait` under 60, or status 3 naming `lg`, `brand`, `code_length`, `workflow_id`, `pin_expiry` or `next_event_wait`. v2: `pinExpiry`, `whatsapp` without `VONAGE_WHATSAPP_FROM`, or a 422 naming `brand`, `locale`, `code_length`, `channel_timeout` or `workflow`. Nothing was sent.',
     example: errors.optionNotSupported('locale'),
   },
   rate_limited: {

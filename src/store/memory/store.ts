@@ -60,6 +60,11 @@ export class MemoryVerificationStore implements VerificationStore {
     return entry ? { ...entry.value } : undefined;
   }
 
+  async findByRequestId(requestId: string): Promise<VerificationRecord | undefined> {
+    const owner = this.live(this.owners, requestId);
+    return owner ? this.findById(owner.value, requestId) : undefined;
+  }
+
   async findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
     const pointer = this.live(this.current, this.numberKey(caller, phoneNumber));
     return pointer ? this.findById(caller, pointer.value) : undefined;

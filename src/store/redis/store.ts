@@ -78,6 +78,15 @@ export class RedisVerificationStore implements VerificationStore {
     });
   }
 
+  async findByRequestId(requestId: string): Promise<VerificationRecord | undefined> {
+    return this.run(async () => {
+      const raw = await this.redis.get(this.keys.index(requestId));
+      if (raw === null) return undefined;
+      const index = JSON.parse(raw) as IndexEntry;
+      return this.read(this.recordKey({ ...index, requestId }));
+    });
+  }
+
   async findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {
     return this.run(async () => {
       const requestId = await this.redis.get(this.keys.current(caller, phoneNumber));

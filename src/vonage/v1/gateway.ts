@@ -2,11 +2,13 @@
 // status-map.ts, thrown errors in ../thrown.ts; nothing from the SDK leaves this file unmapped.
 
 import { ApiError, errors } from '../../errors';
+import { workflowIdFor } from '../../verification/channels';
 import type {
   CallObserver,
   CheckOutcome,
   ControlOutcome,
   Resolution,
+  StartOptions,
   StartOutcome,
   StartParams,
   VerifyGateway,
@@ -42,13 +44,32 @@ function field(body: unknown, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** A v1 code is 4 or 6 digits: anything else (a v2 silent-auth code) cannot be right, and is not sent. */
+const V1_CODE = /^\d{4,6}$/;
+
 export class VonageVerifyGateway implements VerifyGateway {
   readonly languages = V1_LANGUAGES;
+  readonly api = 'v1' as const;
 
   constructor(
     private readonly sdk: SdkVerifyClient,
     private readonly observe: CallObserver = () => {},
   ) {}
+
+  checkOptions(options: StartOptions): void {
+    if (workflowIdFor(options.channels) === undefined) {
+      throw errors.optionNotSupported(
+        'channels',
+        'Verify v1 sends only its seven workflows: [sms, voice, voice], [sms, sms, voice], [voice, voice], [sms, sms], [sms, voice], [sms] or [voice].',
+      );
+    }
+    if (options.nextEventWait !== undefined && options.nextEventWait < 60) {
+      throw errors.optionNotSupported(
+        'nextEventWait',
+        'Verify v1 waits 60 to 900 seconds between deliveries.',
+      );
+    }
+  }
 
   async start(params: StartParams): Promise<StartOutcome> {
     const request: SdkStartParams = {
@@ -72,6 +93,7 @@ export class VonageVerifyGateway implements VerifyGateway {
   }
 
   async check(requestId: string, code: string): Promise<CheckOutcome> {
+    if (!V1_CODE.test(code)) return { kind: 'mismatch' };
     return this.call(
       'check',
       true,

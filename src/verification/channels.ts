@@ -1,0 +1,32 @@
+// Channels: how a code reaches the phone, in the contract's words, and Verify v1's seven workflows as
+// channel lists (the same lists Verify v2 is sent for a workflowId). Knows no Vonage wire format.
+
+export const CHANNELS = ['sms', 'voice', 'whatsapp', 'silent_auth'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** Verify v1's seven workflows (docs/vonage-verify-v2.md, "v1 workflow_id"); v1 "TTS" is `voice`. */
+export const WORKFLOWS: Readonly<Record<number, readonly Channel[]>> = {
+  1: ['sms', 'voice', 'voice'],
+  2: ['sms', 'sms', 'voice'],
+  3: ['voice', 'voice'],
+  4: ['sms', 'sms'],
+  5: ['sms', 'voice'],
+  6: ['sms'],
+  7: ['voice'],
+};
+
+/** The v1 workflow that sends exactly these channels, if there is one. */
+export function workflowIdFor(channels: readonly Channel[]): number | undefined {
+  const wanted = channels.join(',');
+  for (const [id, list] of Object.entries(WORKFLOWS)) if (list.join(',') === wanted) return Number(id);
+  return undefined;
+}
+
+/** The channels a request asked for: its own list, or its (or the default) workflow's. */
+export function resolveChannels(
+  asked: { channels?: Channel[] | undefined; workflowId?: number | undefined },
+  defaultWorkflowId: number,
+): Channel[] {
+  if (asked.channels) return [...asked.channels];
+  return [...(WORKFLOWS[asked.workflowId ?? defaultWorkflowId] ?? WORKFLOWS[1] ?? [])];
+}
