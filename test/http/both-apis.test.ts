@@ -85,8 +85,9 @@ const APIS: ApiCase[] = [
     start: async () => v1(await startHarness()),
     requestIdPattern: /^[0-9a-f]{32}$/,
     secondDeliveryMs: 125_000,
-    lifetimeMs: 300_000,
-    shortLived: { pinExpiry: 60 },
+    // Workflow 1 with Vonage's default waits: SMS, 125 s, voice, 180 s, voice, 300 s, then it ends.
+    lifetimeMs: 605_000,
+    shortLived: { workflowId: 6, nextEventWait: 60, pinExpiry: 60 },
   },
   {
     name: 'v2',
