@@ -15,28 +15,6 @@ import type { Records } from './records';
 import { scheduledEnd } from './schedule';
 import type { CallContext, RequestTokenInput, SendAttempt, ServiceSettings } from './types';
 
-/** Deliveries of each v1 workflow (1: SMS, voice, voice; ... 6: SMS; 7: voice). */
-const DELIVERIES: Readonly<Record<number, number>> = { 1: 3, 2: 3, 3: 2, 4: 2, 5: 2, 6: 1, 7: 1 };
-
-/**
- * The longest Vonage keeps a v1 verification started with these parameters: its deliveries' waits
- * (next_event_wait each, or the default timings: 125 + 180 + 300 s for workflows 1 and 2, 300 s each
- * otherwise), or its PIN's expiry if that is longer.
- */
-function vonageLifetimeMs(params: Pick<StartParams, 'workflowId' | 'pinExpiry' | 'nextEventWait'>): number {
-  const deliveries = DELIVERIES[params.workflowId] ?? 3;
-  const defaultWaits = params.workflowId === 1 || params.workflowId === 2 ? 605 : deliveries * 300;
-  const waits = params.nextEventWait ? deliveries * params.nextEventWait : defaultWaits;
-  return Math.max(waits, params.pinExpiry) * 1000;
-}
-
-/**
- * How long a timed-out start is remembered: as long as the code it may have sent can live at Vonage
- * (plus a few seconds of clock skew). Not longer: a note that outlived its code could claim another
- * caller's later start as this caller's.
- */
-const uncertainStartMemoryMs = (params: StartParams) => vonageLifetimeMs(params) + 5_000;
-
 type InFlight = Extract<StartOutcome, { kind: 'in_flight' }>;
 
 /** How long a verification lasts: the provider's delivery schedule, or a fixed span for a test number. */
@@ -126,7 +104,7 @@ export class StartProtocol {
     attempt: SendAttempt,
   ): Promise<StartOutcome> {
     const intentAt = this.clock.now();
-    const memoryMs = uncertainStartMemoryMs(params);
+    const memoryMs = this.uncertainStartMemoryMs(ctx, params);
     await this.store.noteStartIntent(ctx.caller, params.phoneNumber, intentAt, memoryMs);
     try {
       const outcome = await this.vonage(ctx).start(params);
@@ -140,7 +118,7 @@ export class StartProtocol {
         attempt.maybeSent = true;
         const now = this.clock.now();
         await this.store
-          .noteUncertainStart(ctx.caller, params.phoneNumber, now, uncertainStartMemoryMs(params))
+          .noteUncertainStart(ctx.caller, params.phoneNumber, now, memoryMs)
           .catch((noteError: unknown) =>
             ctx.log.warn({ err: noteError }, 'could not note an uncertain start'),
           );
@@ -167,7 +145,9 @@ export class StartProtocol {
         (await this.adoptUncertain(ctx, phoneNumber, inFlight.requestId, lifetime)))
       : await this.pendingOwn(ctx, phoneNumber);
     if (!own || own.phoneNumber !== phoneNumber) {
-      throw inFlight.requestId ? await this.notOurs(inFlight.requestId) : errors.concurrentVerification();
+      throw inFlight.requestId
+        ? await this.notOurs(ctx, inFlight.requestId)
+        : errors.concurrentVerification();
     }
     const cancel = () => this.vonage(ctx).cancel(own.requestId);
     // A pending record is marked first, so a cancel whose answer is lost is resolved later (outcomes.ts).
@@ -213,15 +193,39 @@ export class StartProtocol {
   }
 
   /**
+   * The longest Vonage keeps a verification started with these parameters: its deliveries' waits, as the
+   * gateway's schedule gives them, or its PIN's expiry if that is longer.
+   */
+  private vonageLifetimeMs(
+    ctx: CallContext,
+    params: Pick<StartParams, 'workflowId' | 'channels' | 'pinExpiry' | 'nextEventWait'>,
+  ): number {
+    const waits = this.vonage(ctx)
+      .deliveryWaitsSeconds(params)
+      .reduce((sum, wait) => sum + wait, 0);
+    return Math.max(waits, params.pinExpiry) * 1000;
+  }
+
+  /**
+   * How long a timed-out start is remembered: as long as the code it may have sent can live at Vonage
+   * (plus a few seconds of clock skew). Not longer: a note that outlived its code could claim another
+   * caller's later start as this caller's.
+   */
+  private uncertainStartMemoryMs(ctx: CallContext, params: StartParams): number {
+    return this.vonageLifetimeMs(ctx, params) + 5_000;
+  }
+
+  /**
    * Status 10 with an id this caller has no record of: another caller's verification, or this caller's
    * own whose record Redis lost. Either way it ends when Vonage ends it, and the wait is counted from
    * when the service first saw the id, up to how long a verification with this service's defaults lives.
    */
-  private async notOurs(requestId: string): Promise<ApiError> {
+  private async notOurs(ctx: CallContext, requestId: string): Promise<ApiError> {
     // Its parameters are unknown: this service's defaults are the best guess.
     const { settings } = this;
-    const lifetimeMs = vonageLifetimeMs({
+    const lifetimeMs = this.vonageLifetimeMs(ctx, {
       workflowId: settings.workflowId,
+      channels: resolveChannels({}, settings.workflowId),
       pinExpiry: settings.pinExpirySeconds,
     });
     const now = this.clock.now();
