@@ -1,8 +1,9 @@
 // The Verify v1 gateway: VerifyGateway over the SDK's `vonage.verify` client. Statuses are mapped in
 // status-map.ts, thrown errors in ../thrown.ts; nothing from the SDK leaves this file unmapped.
 
-import { ApiError, errors } from '../../errors';
+import { errors } from '../../errors';
 import { workflowIdFor } from '../../verification/channels';
+import { observedCall } from '../call';
 import type {
   CallObserver,
   CheckOutcome,
@@ -14,7 +15,7 @@ import type {
   VerifyGateway,
   VonageOperation,
 } from '../gateway';
-import { isConnectionRefused, mapThrown, OutcomeUnknown } from '../thrown';
+import { OutcomeUnknown } from '../thrown';
 import { V1_LANGUAGES } from './languages';
 import { type Mapped, mapCheckStatus, mapControlStatus, mapSearch, mapStartStatus } from './status-map';
 import { v1DeliveryWaitsSeconds } from './timing';
@@ -130,43 +131,21 @@ export class VonageVerifyGateway implements VerifyGateway {
   }
 
   /**
-   * Runs one SDK call and maps its result. `retryRefused`: a refused connection never reached Vonage, so
-   * one more try is safe for calls that send nothing to a phone.
+   * Runs one SDK call through the shared observed call (../call.ts). `retryRefused`: a refused connection
+   * never reached Vonage, so one more try is safe for calls that send nothing to a phone.
    */
-  private async call<T extends { kind: string }>(
+  private call<T extends { kind: string }>(
     operation: VonageOperation,
     retryRefused: boolean,
     send: () => Promise<unknown>,
     map: (body: unknown) => Mapped<T>,
   ): Promise<T> {
-    const started = performance.now();
-    let outcome = 'error';
-    try {
-      let body: unknown;
-      try {
-        body = await send();
-      } catch (error) {
-        if (!(retryRefused && isConnectionRefused(error))) throw error;
-        body = await send();
-      }
+    return observedCall(this.observe, operation, retryRefused, send, (body) => {
       // An answer without a status (a proxy mangled it, say) says nothing about what Vonage did.
       if (field(body, 'status') === undefined) {
         throw errors.upstreamError(new OutcomeUnknown('an answer without a status'));
       }
-      const mapped = map(body);
-      if (mapped instanceof Error) {
-        outcome = mapped.code;
-        throw mapped;
-      }
-      outcome = mapped.kind;
-      return mapped;
-    } catch (error) {
-      if (error instanceof ApiError) throw error;
-      const apiError = mapThrown(error);
-      outcome = apiError.code;
-      throw apiError;
-    } finally {
-      this.observe(operation, outcome, (performance.now() - started) / 1000);
-    }
+      return map(body);
+    });
   }
 }
