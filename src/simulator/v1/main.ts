@@ -2,6 +2,7 @@
 // benchmarks: configured from SIMULATOR_* variables, stopped cleanly by SIGTERM/SIGINT.
 
 import { type Clock, systemClock, VirtualClock } from '../../clock';
+import { closeOnSignals, runEntry } from '../process';
 import { VerifySimulator } from './simulator';
 
 function readPort(raw: string | undefined): number {
@@ -31,24 +32,7 @@ async function main(): Promise<void> {
       `control API under ${url}/_simulator/`,
   );
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    simulator.close().then(
-      () => {
-        process.exitCode = 0;
-      },
-      () => {
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  closeOnSignals(() => simulator.close());
 }
 
-main().catch((error: unknown) => {
-  console.error(`simulator failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEntry(main);

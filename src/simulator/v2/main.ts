@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, systemClock, VirtualClock } from '../../clock';
+import { closeOnSignals, runEntry } from '../process';
 import { startVerifyV2Simulator } from './simulator';
 
 function readPort(raw: string | undefined): number {
@@ -53,24 +54,7 @@ async function main(): Promise<void> {
       `control API under ${sim.url}/_simulator/`,
   );
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    sim.close().then(
-      () => {
-        process.exitCode = 0;
-      },
-      () => {
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  closeOnSignals(() => sim.close());
 }
 
-main().catch((error: unknown) => {
-  console.error(`simulator failed to start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runEntry(main);
