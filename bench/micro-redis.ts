@@ -3,7 +3,7 @@
 // call; and verify-token's nine sequential round trips at 32 concurrent requests with ioredis
 // auto-pipelining off and on, with this process's CPU per request. Keys use a unique prefix, deleted at the end.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import { RESERVE } from '../src/store/redis/scripts';
@@ -41,8 +41,8 @@ async function main(): Promise<void> {
   const redis = new Redis(URL);
   const pipelined = new Redis(URL, { enableAutoPipelining: true });
   const prefix = `bench-micro:${randomBytes(4).toString('hex')}:`;
-  const sha = createHash('sha1').update(RESERVE).digest('hex');
-  await redis.script('LOAD', RESERVE);
+  const { sha } = RESERVE;
+  await redis.script('LOAD', RESERVE.source);
   // ARGV of RESERVE: now, member, then the rules (count, window ms).
   const args = (i: number) => [Date.now(), `m${i}`, 1_000_000, 60_000] as const;
   // Same shape as verify-token: GET, GET, SET NX, GET, GET, EVALSHA, SET, ZREM, DEL, one after the other.
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     // Twice each, alternating, so a change of the machine's load shows as a spread rather than a verdict.
     for (let round = 0; round < 2; round++) {
       await measure('EVAL reserve (per call)', redis, (i) =>
-        redis.eval(RESERVE, 1, `${prefix}{n${i % 1000}}`, ...args(i)),
+        redis.eval(RESERVE.source, 1, `${prefix}{n${i % 1000}}`, ...args(i)),
       );
       await measure('EVALSHA reserve (per call)', redis, (i) =>
         redis.evalsha(sha, 1, `${prefix}{n${i % 1000}}`, ...args(i)),

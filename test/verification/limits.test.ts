@@ -5,6 +5,7 @@
 
 import type { Response } from 'supertest';
 import type { VerifySimulator } from '../../src/simulator/v1/simulator';
+import * as scripts from '../../src/store/redis/scripts';
 import {
   codeFor,
   type Harness,
@@ -347,34 +348,46 @@ describe('Redis failing while a limit is checked', () => {
   describe('Redis failing only for the limiter', () => {
     let h: Harness;
     type Eval = (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
-    let target: { eval: Eval };
+    let target: { eval: Eval; evalsha: Eval };
 
     beforeAll(async () => {
       h = await startHarness();
       if (!h.composed.redis) throw new Error('the harness should use Redis');
-      target = h.composed.redis as unknown as { eval: Eval };
+      target = h.composed.redis as unknown as { eval: Eval; evalsha: Eval };
     });
     afterAll(async () => {
       await h.close();
     });
 
-    /** Makes the rate-limit script fail as a dropped connection would; other commands keep working. */
-    function failLimiter(): jest.SpyInstance {
-      const original = target.eval.bind(target);
-      return jest
-        .spyOn(target, 'eval')
-        .mockImplementation((script, numKeys, ...args) =>
-          script.includes('ZREMRANGEBYSCORE')
-            ? Promise.reject(new Error('Connection is closed.'))
-            : original(script, numKeys, ...args),
-        );
+    /**
+     * Makes the rate-limit scripts (those reading a window: the text has ZREMRANGEBYSCORE) fail as a
+     * dropped connection would, sent by text or by digest; other commands keep working.
+     */
+    function failLimiter(): jest.SpyInstance[] {
+      const windowScripts = Object.values(scripts).filter((script) =>
+        script.source.includes('ZREMRANGEBYSCORE'),
+      );
+      const fail = (method: 'eval' | 'evalsha', isWindow: (first: string) => boolean) => {
+        const original = target[method].bind(target);
+        return jest
+          .spyOn(target, method)
+          .mockImplementation((first, numKeys, ...args) =>
+            isWindow(first)
+              ? Promise.reject(new Error('Connection is closed.'))
+              : original(first, numKeys, ...args),
+          );
+      };
+      return [
+        fail('eval', (source) => source.includes('ZREMRANGEBYSCORE')),
+        fail('evalsha', (sha) => windowScripts.some((script) => script.sha === sha)),
+      ];
     }
 
     test('send, check, next-event and a wrong key all answer 503 without calling Vonage; then it recovers', async () => {
       const phone = ukMobile();
       const requestId = await requestCode(h, phone);
       const code = codeFor(h.sim, requestId);
-      const spy = failLimiter();
+      const spies = failLimiter();
       try {
         const calls = vonageCalls(h.sim);
         expectProblem(
@@ -395,7 +408,7 @@ describe('Redis failing while a limit is checked', () => {
         );
         expect(vonageCalls(h.sim)).toBe(calls);
       } finally {
-        spy.mockRestore();
+        for (const spy of spies) spy.mockRestore();
       }
       const ok = await h.as('alpha').post('/api/verify-token', { requestId, code });
       expect(ok.status).toBe(200);

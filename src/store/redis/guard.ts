@@ -19,6 +19,7 @@ import {
 import { flatRules, newMember } from '../limiter';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
+import { runScript } from './run-script';
 import { GUARD_ADMIT, GUARD_SETTLE, TAKE_DUE } from './scripts';
 
 /** How many recently active scopes the operator view weighs to find the busiest. */
@@ -47,7 +48,7 @@ export class RedisGuardStore implements GuardStore {
       ...(request.velocity ? flatRules(request.velocity) : []),
     ];
     const keys = [velocity, scope.settled, scope.verified, scope.block];
-    const answer = (await this.run(() => this.redis.eval(GUARD_ADMIT, 4, ...keys, ...args))) as number[];
+    const answer = (await this.run(() => runScript(this.redis, GUARD_ADMIT, keys, args))) as number[];
     const [kind = 0, ms = 0, started = 0, settled = 0, verified = 0, blockMs = 0] = answer.map(Number);
     const admission: Admission = {};
     if (blockMs > 0) admission.block = { retryAfterMs: blockMs, started: started === 1, settled, verified };
@@ -77,15 +78,11 @@ export class RedisGuardStore implements GuardStore {
       Promise.all(
         scopesOf(code).map(async ([scope, value]) => {
           const keys = this.keys.guardScope(scope, value);
-          await this.redis.eval(
+          await runScript(
+            this.redis,
             GUARD_SETTLE,
-            2,
-            keys.settled,
-            keys.verified,
-            now,
-            code.requestId,
-            verified ? 1 : 0,
-            windowMs,
+            [keys.settled, keys.verified],
+            [now, code.requestId, verified ? 1 : 0, windowMs],
           );
           await this.redis.zadd(this.keys.guard(`seen:${scope}`), now, value);
         }),
@@ -96,7 +93,7 @@ export class RedisGuardStore implements GuardStore {
 
   async takeExpired(now: number, max: number): Promise<PendingCode[]> {
     const due = (await this.run(() =>
-      this.redis.eval(TAKE_DUE, 1, this.keys.guard('pending'), now, max),
+      runScript(this.redis, TAKE_DUE, [this.keys.guard('pending')], [now, max]),
     )) as string[];
     return due.flatMap((member) => {
       const code = pendingOf(member);
@@ -110,7 +107,7 @@ export class RedisGuardStore implements GuardStore {
 
   async takeEnded(now: number): Promise<BlockEntry[]> {
     const due = (await this.run(() =>
-      this.redis.eval(TAKE_DUE, 1, this.keys.guard('blocks'), now, 1000),
+      runScript(this.redis, TAKE_DUE, [this.keys.guard('blocks')], [now, 1000]),
     )) as string[];
     return due.flatMap((member) => {
       const entry = blockOf(member, now);

@@ -7,6 +7,7 @@ import { errors } from '../../errors';
 import type { IdempotencyBegin, IdempotencyStore, KeptResponse } from '../idempotency';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
+import { runScript } from './run-script';
 import { IDEMPOTENCY_BEGIN, IDEMPOTENCY_COMPLETE, IDEMPOTENCY_RELEASE, IDEMPOTENCY_RENEW } from './scripts';
 
 const ms = (value: number) => Math.max(1, Math.ceil(value));
@@ -21,7 +22,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     const token = randomUUID();
     const name = this.keys.idempotency(caller, key);
     const answer = await this.run(() =>
-      this.redis.eval(IDEMPOTENCY_BEGIN, 1, name, fingerprint, token, ms(leaseMs)),
+      runScript(this.redis, IDEMPOTENCY_BEGIN, [name], [fingerprint, token, ms(leaseMs)]),
     );
     const [state, found, kept, left] = answer as [string, string?, string?, number?];
     if (state === 'started') return { state: 'started', token };
@@ -31,7 +32,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async renew(caller: string, key: string, token: string, leaseMs: number): Promise<boolean> {
     const name = this.keys.idempotency(caller, key);
-    const answer = await this.run(() => this.redis.eval(IDEMPOTENCY_RENEW, 1, name, token, ms(leaseMs)));
+    const answer = await this.run(() =>
+      runScript(this.redis, IDEMPOTENCY_RENEW, [name], [token, ms(leaseMs)]),
+    );
     return Number(answer) === 1;
   }
 
@@ -44,14 +47,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   ): Promise<boolean> {
     const name = this.keys.idempotency(caller, key);
     const answer = await this.run(() =>
-      this.redis.eval(IDEMPOTENCY_COMPLETE, 1, name, token, JSON.stringify(response), ms(ttlMs)),
+      runScript(this.redis, IDEMPOTENCY_COMPLETE, [name], [token, JSON.stringify(response), ms(ttlMs)]),
     );
     return Number(answer) === 1;
   }
 
   async release(caller: string, key: string, token: string): Promise<void> {
     const name = this.keys.idempotency(caller, key);
-    await this.run(() => this.redis.eval(IDEMPOTENCY_RELEASE, 1, name, token));
+    await this.run(() => runScript(this.redis, IDEMPOTENCY_RELEASE, [name], [token]));
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-// Redis RateLimiter: one Lua script per decision (RESERVE in scripts.ts), so instances sharing Redis
+// Redis RateLimiter: one Lua script per decision (RESERVE in scripts.ts, run by digest), so instances sharing Redis
 // count exactly. Key names come from keys.ts.
 
 import type { Clock } from '../../clock';
@@ -14,6 +14,7 @@ import {
 } from '../limiter';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
+import { runScript } from './run-script';
 import { RESERVE } from './scripts';
 
 export class RedisRateLimiter implements RateLimiter {
@@ -29,7 +30,7 @@ export class RedisRateLimiter implements RateLimiter {
     const member = newMember(now);
     let wait: unknown;
     try {
-      wait = await this.redis.eval(RESERVE, 1, key, now, member, ...flatRules(limit));
+      wait = await runScript(this.redis, RESERVE, [key], [now, member, ...flatRules(limit)]);
     } catch (cause) {
       throw errors.storeUnavailable(cause);
     }

@@ -10,6 +10,21 @@
 // UNLOCK and IDEMPOTENCY_RELEASE only delete, so they declare `allow-oom`: a full Redis must still let
 // a lock or an Idempotency-Key lease go.
 
+import { createHash } from 'node:crypto';
+
+/**
+ * A script and its SHA-1: it is sent by digest (EVALSHA, see run-script.ts), its text only when Redis
+ * does not have it yet (after a restart, or on a new Cluster node).
+ */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function lua(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
 /**
  * Lua: a limit is one or more rules over one sorted set (`300/1m,20000/1d` share it). Drops entries
  * older than the longest window and returns how long until every rule has room for one more (0: room
@@ -44,7 +59,7 @@ end
  * set in the same step. KEYS[1] window; ARGV now, member, then the rules (count, window ms, ...).
  * Exported for bench/micro-redis.ts.
  */
-export const RESERVE = `#!lua
+export const RESERVE = lua(`#!lua
 ${WINDOW_WAIT}
 local now = tonumber(ARGV[1])
 local wait, longest = window_wait(KEYS[1], now, read_rules(3))
@@ -52,14 +67,14 @@ if wait > 0 then return wait end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], longest)
 return 0
-`;
+`);
 
 /**
  * Takes the number's lock unless the guard's window (KEYS[2], same hash tag) is full:
  * 0 = taken, -1 = held by another request, n > 0 = full for n more ms.
  * KEYS[1] lock[, KEYS[2] guard window]; ARGV token, ttl ms[, now, then the rules (count, window ms, ...)].
  */
-export const LOCK = `#!lua
+export const LOCK = lua(`#!lua
 ${WINDOW_WAIT}
 if #KEYS > 1 then
   local wait = window_wait(KEYS[2], tonumber(ARGV[3]), read_rules(4))
@@ -67,18 +82,18 @@ if #KEYS > 1 then
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
 return -1
-`;
+`);
 
 /** Releases the lock only if this token still holds it. KEYS[1] lock; ARGV token. */
-export const UNLOCK = `#!lua flags=allow-oom
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+export const UNLOCK = lua(`#!lua flags=allow-oom
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /**
  * Idempotency-Key, first use: holds the key for the lease (fields fp, token) if it is free, else returns
  * what is there: {'started'} or {'found', fingerprint, kept answer or '', ms left}. KEYS[1] key; ARGV
  * fingerprint, token, lease ms.
  */
-export const IDEMPOTENCY_BEGIN = `#!lua
+export const IDEMPOTENCY_BEGIN = lua(`#!lua
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'token', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -86,32 +101,32 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local found = redis.call('HMGET', KEYS[1], 'fp', 'response')
 return {'found', found[1] or '', found[2] or '', redis.call('PTTL', KEYS[1])}
-`;
+`);
 
 /** Extends the lease if the token still holds the key: 1, else 0. KEYS[1] key; ARGV token, lease ms. */
-export const IDEMPOTENCY_RENEW = `#!lua
+export const IDEMPOTENCY_RENEW = lua(`#!lua
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
-`;
+`);
 
 /**
  * Keeps the final answer if the token still holds the key (the lease ends, the TTL starts): 1, else 0.
  * KEYS[1] key; ARGV token, answer (JSON), ttl ms.
  */
-export const IDEMPOTENCY_COMPLETE = `#!lua
+export const IDEMPOTENCY_COMPLETE = lua(`#!lua
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 'token')
 redis.call('HSET', KEYS[1], 'response', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
-`;
+`);
 
 /** Frees the key if the token still holds it. KEYS[1] key; ARGV token. */
-export const IDEMPOTENCY_RELEASE = `#!lua flags=allow-oom
+export const IDEMPOTENCY_RELEASE = lua(`#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`;
+`);
 
 /**
  * The abuse guard's admission for one scope (every key in the scope's slot): its block (an existing
@@ -124,7 +139,7 @@ same clock that started it.
  * Returns {kind (0 passed, 1 blocked, 2 velocity full), ms (block left, or velocity wait), started
  * (1: this call began the block), settled, verified, block ms left}.
  */
-export const GUARD_ADMIT = `${WINDOW_WAIT}
+export const GUARD_ADMIT = lua(`${WINDOW_WAIT}
 local now = tonumber(ARGV[1])
 local block_ms, started, settled, verified = 0, 0, 0, 0
 if ARGV[3] == '1' then
@@ -153,13 +168,13 @@ if #rules > 0 then
   redis.call('PEXPIRE', KEYS[1], longest)
 end
 return {0, 0, started, settled, verified, block_ms}
-`;
+`);
 
 /**
  * Records one outcome in a scope (same slot): KEYS[1] settled, KEYS[2] verified; ARGV now, request
  * id, verified (0/1), window ms. Members are request ids, so a repeat changes nothing.
  */
-export const GUARD_SETTLE = `
+export const GUARD_SETTLE = lua(`
 local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[4])
 redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2]) end
@@ -168,14 +183,14 @@ for i = 1, 2 do
   redis.call('PEXPIRE', KEYS[i], ARGV[4])
 end
 return 1
-`;
+`);
 
 /**
  * Takes up to ARGV[2] members of the sorted set KEYS[1] scored at or before ARGV[1] (now): returns
  * them and removes them in one step, so each is handed to exactly one instance.
  */
-export const TAKE_DUE = `
+export const TAKE_DUE = lua(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
 return due
-`;
+`);

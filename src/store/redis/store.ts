@@ -10,6 +10,7 @@ import { flatRules } from '../limiter';
 import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
+import { runScript } from './run-script';
 import { LOCK, UNLOCK } from './scripts';
 
 /** Whose timed-out start may be the number's in-flight verification, and when it was made. */
@@ -106,21 +107,17 @@ export class RedisVerificationStore implements VerificationStore {
     let answer: unknown;
     try {
       answer = guard
-        ? await this.redis.eval(
+        ? await runScript(
+            this.redis,
             LOCK,
-            2,
-            key,
-            this.keys.limit(guard.subject),
-            token,
-            ttl,
-            this.clock.now(),
-            ...flatRules(guard.rule),
+            [key, this.keys.limit(guard.subject)],
+            [token, ttl, this.clock.now(), ...flatRules(guard.rule)],
           )
-        : await this.redis.eval(LOCK, 1, key, token, ttl);
+        : await runScript(this.redis, LOCK, [key], [token, ttl]);
     } catch (cause) {
       // A timed-out lock was still sent: a frozen Redis runs it when it wakes, and the number would stay
       // locked for the whole TTL. Queue the release behind it on the same connection (best effort).
-      this.redis.eval(UNLOCK, 1, key, token).catch(() => {});
+      runScript(this.redis, UNLOCK, [key], [token]).catch(() => {});
       throw errors.storeUnavailable(cause);
     }
     const wait = Number(answer);
@@ -129,7 +126,7 @@ export class RedisVerificationStore implements VerificationStore {
   }
 
   async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
-    await this.run(() => this.redis.eval(UNLOCK, 1, this.keys.lock(caller, phoneNumber), token));
+    await this.run(() => runScript(this.redis, UNLOCK, [this.keys.lock(caller, phoneNumber)], [token]));
   }
 
   async noteUncertainStart(caller: string, phoneNumber: string, at: number, ttlMs: number): Promise<void> {
