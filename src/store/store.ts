@@ -9,7 +9,7 @@
 
 import type { Limit } from '../config';
 import type { Channel } from '../verification/channels';
-import type { LimitSubject } from './limiter';
+import type { LimitSubject, Reservation } from './limiter';
 
 export type VerificationStatus = 'pending' | 'verified' | 'cancelled' | 'expired' | 'failed';
 
@@ -69,10 +69,24 @@ export interface VerificationRecord {
 export interface LimitGuard {
   subject: LimitSubject;
   rule: Limit;
+  /** Also take a slot in the window once the lock is taken, in the same step. */
+  reserve?: boolean;
 }
 
-/** The lock was taken, is held by another request, or its guard's window is full (for how long). */
-export type LockResult = { token: string } | { held: true } | { limitedForMs: number };
+export interface LockOptions {
+  guard?: LimitGuard;
+  /** Also read the caller's verification with this request id (of this number) once the lock is taken. */
+  read?: string;
+}
+
+/**
+ * The lock was taken (with the guard's slot if one was asked for, and the record asked for, undefined
+ * when there is none), is held by another request, or its guard's window is full (for how long).
+ */
+export type LockResult =
+  | { token: string; reservation?: Reservation; record?: VerificationRecord }
+  | { held: true }
+  | { limitedForMs: number };
 
 /** How long finished and expired records stay, so late calls get already_verified / verification_expired. */
 export const RECORD_RETENTION_MS = 60 * 60 * 1000;
@@ -99,9 +113,11 @@ export interface VerificationStore {
   get(caller: string, phoneNumber: string, requestId: string): Promise<VerificationRecord | undefined>;
   /**
    * A short lease that serialises work on one caller's number across instances. With a guard, a full
-   * rate-limit window refuses in the same step, so a flood of refused requests neither waits nor locks.
+   * rate-limit window refuses in the same step, so a flood of refused requests neither waits nor locks;
+   * with `guard.reserve` the lock also takes a slot in that window, and with `read` it returns that
+   * record as of the lock: one step instead of two or three.
    */
-  lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult>;
+  lock(caller: string, phoneNumber: string, ttlMs: number, options?: LockOptions): Promise<LockResult>;
   unlock(caller: string, phoneNumber: string, token: string): Promise<void>;
   /**
    * Remembers that a start for this number timed out: Vonage may have sent a code we have no id for.

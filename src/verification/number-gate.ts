@@ -5,7 +5,7 @@
 import { type Limit, lockTimings } from '../config';
 import { type ApiError, errors } from '../errors';
 import { type LimitSubject, limits, type RateLimiter, type Reservation } from '../store/limiter';
-import type { LimitGuard, VerificationStore } from '../store/store';
+import type { LimitGuard, VerificationRecord, VerificationStore } from '../store/store';
 import type { AbuseGuard } from './abuse-guard';
 import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './types';
 
@@ -13,6 +13,16 @@ type LimitKind = 'number' | 'caller' | 'failed';
 
 /** A guard on the number's lock, with what it limits for the error message. */
 export type Guard = LimitGuard & { what: LimitKind };
+
+/**
+ * What the work holding a number's lock gets: whether it had to wait for it, the guard's slot when
+ * one was taken with the lock (the work's to keep or give back), and the record asked for, as of the lock.
+ */
+export interface Lease {
+  contended: boolean;
+  reservation?: Reservation;
+  record?: VerificationRecord;
+}
 
 export class NumberGate {
   private readonly lockTtlMs: number;
@@ -33,12 +43,16 @@ export class NumberGate {
     this.lockWaitMs = timings.waitMs;
   }
 
-  /** A full per-number send window refuses request-token and next-event before the lock is even taken. */
-  sendsGuard(ctx: CallContext, phoneNumber: string): Guard {
+  /**
+   * A full per-number send window refuses request-token and next-event before the lock is even taken.
+   * `reserve`: a lock taken at the first try also takes the send slot (request-token), in the same step.
+   */
+  sendsGuard(ctx: CallContext, phoneNumber: string, reserve = false): Guard {
     return {
       subject: limits.sendsPerNumber(ctx.caller, phoneNumber),
       rule: this.settings.limits.sendsPerNumber,
       what: 'number',
+      ...(reserve ? { reserve } : {}),
     };
   }
 
@@ -65,13 +79,15 @@ export class NumberGate {
   /**
    * Runs `work` holding a send slot per number and per caller. The slots count codes actually sent (or
    * perhaps sent: a timeout, a record that could not be written); anything else gives them back.
+   * `numberSlot`: the per-number slot, already taken with the lock.
    */
   async withSends<T>(
     ctx: CallContext,
     phoneNumber: string,
     work: (attempt: SendAttempt) => Promise<T>,
+    numberSlot?: Reservation,
   ): Promise<T> {
-    const sends = await this.reserveSends(ctx, phoneNumber);
+    const sends = await this.reserveSends(ctx, phoneNumber, numberSlot);
     const attempt: SendAttempt = { maybeSent: false };
     try {
       return await work(attempt);
@@ -89,23 +105,35 @@ export class NumberGate {
    * (25 ms doubling to 500 ms). Before each new try `waiting.check` may answer for it (request-token
    * answers 409 with the code the holder started), so most waiters never take the lease at all. One
    * still waiting after lockWaitMs answers 409 verification_in_progress (`waiting.requestId`, if known).
+   * A guard that reserves does so only at the first try: a waiter's work first looks at what the holder
+   * did. `read`: the request id whose record the lock returns (`lease.record`).
    */
   async withLock<T>(
     ctx: CallContext,
     phoneNumber: string,
     guard: Guard | undefined,
-    work: (contended: boolean) => Promise<T>,
-    waiting: { requestId?: string; check?: () => Promise<void> } = {},
+    work: (lease: Lease) => Promise<T>,
+    waiting: { requestId?: string; check?: () => Promise<void>; read?: string } = {},
   ): Promise<T> {
     const deadline = Date.now() + this.lockWaitMs;
     const local = `${ctx.caller}\u0000${phoneNumber}`;
     let contended = false;
     let backoff = 25;
     for (;;) {
-      const lease = await this.store.lock(ctx.caller, phoneNumber, this.lockTtlMs, guard);
+      const asked = contended && guard?.reserve ? { ...guard, reserve: false } : guard;
+      const options = { ...(asked ? { guard: asked } : {}), ...(waiting.read ? { read: waiting.read } : {}) };
+      const lease = await this.store.lock(ctx.caller, phoneNumber, this.lockTtlMs, options);
       if ('limitedForMs' in lease)
         throw this.limited(ctx, guard?.what ?? 'number', guard?.rule, lease.limitedForMs);
-      if ('token' in lease) return this.holding(ctx, phoneNumber, local, lease.token, () => work(contended));
+      if ('token' in lease) {
+        const { reservation, record } = lease;
+        const held: Lease = {
+          contended,
+          ...(reservation ? { reservation } : {}),
+          ...(record ? { record } : {}),
+        };
+        return this.holding(ctx, phoneNumber, local, lease.token, () => work(held));
+      }
       contended = true;
       const left = deadline - Date.now();
       if (left <= 0) throw errors.verificationInProgress(waiting.requestId, 1);
@@ -150,17 +178,22 @@ export class NumberGate {
   }
 
   /** Per number, per caller, then the abuse guard (the number's prefix and country); all or nothing. */
-  private async reserveSends(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
+  private async reserveSends(
+    ctx: CallContext,
+    phoneNumber: string,
+    numberSlot: Reservation | undefined,
+  ): Promise<Reservation[]> {
     const rules = this.settings.limits;
     const taken: Reservation[] = [];
     try {
       taken.push(
-        await this.reserve(
-          ctx,
-          limits.sendsPerNumber(ctx.caller, phoneNumber),
-          'number',
-          rules.sendsPerNumber,
-        ),
+        numberSlot ??
+          (await this.reserve(
+            ctx,
+            limits.sendsPerNumber(ctx.caller, phoneNumber),
+            'number',
+            rules.sendsPerNumber,
+          )),
       );
       taken.push(await this.reserve(ctx, limits.sendsPerCaller(ctx.caller), 'caller', rules.sendsPerCaller));
       if (this.guard) taken.push(...(await this.guard.admit(ctx, phoneNumber)));

@@ -71,7 +71,11 @@ export class Records {
 
   /** The record as it is now that we hold the lock: another request may have changed it meanwhile. */
   async reload(ctx: CallContext, found: VerificationRecord): Promise<VerificationRecord> {
-    const record = await this.store.get(ctx.caller, found.phoneNumber, found.requestId);
+    return this.asOfLock(await this.store.get(ctx.caller, found.phoneNumber, found.requestId));
+  }
+
+  /** The record the lock read (see NumberGate.withLock's `read`): gone meanwhile is not found. */
+  asOfLock(record: VerificationRecord | undefined): VerificationRecord {
     if (!record) throw errors.verificationNotFound();
     return record;
   }

@@ -73,18 +73,22 @@ export class VerifyService {
       nextEventWait: input.nextEventWait,
     });
     const arrivedAt = this.deps.clock.now();
-    const guard = this.gate.sendsGuard(ctx, phoneNumber);
+    // The lock taken at the first try takes the per-number send slot with it (one step).
+    const guard = this.gate.sendsGuard(ctx, phoneNumber, true);
     // A request that waits for the number's lock answers with the code its holder started, if any.
     const startedMeanwhile = () => this.records.refuseIfStartedSince(ctx, phoneNumber, arrivedAt);
     const record = await this.gate.withLock(
       ctx,
       phoneNumber,
       guard,
-      async (contended) => {
+      async ({ contended, reservation }) => {
         if (contended) await startedMeanwhile();
         // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
-        return this.gate.withSends(ctx, phoneNumber, (attempt) =>
-          this.starts.start(ctx, phoneNumber, input, attempt),
+        return this.gate.withSends(
+          ctx,
+          phoneNumber,
+          (attempt) => this.starts.start(ctx, phoneNumber, input, attempt),
+          reservation,
         );
       },
       { check: startedMeanwhile },
@@ -212,16 +216,23 @@ export class VerifyService {
     const found = await this.deps.store.findByRequestId(update.requestId);
     if (!found) return;
     const ctx: CallContext = { caller: found.caller, log };
-    await this.gate.withLock(ctx, found.phoneNumber, undefined, async () => {
-      const record = await this.records.reload(ctx, found);
-      const noted = update.events.length > 0 ? await this.records.note(ctx, record, update.events) : record;
-      if (update.outcome && noted.status === 'pending') await this.records.finish(noted, update.outcome);
-    });
+    const read = { read: found.requestId };
+    await this.gate.withLock(
+      ctx,
+      found.phoneNumber,
+      undefined,
+      async (lease) => {
+        const record = this.records.asOfLock(lease.record);
+        const noted = update.events.length > 0 ? await this.records.note(ctx, record, update.events) : record;
+        if (update.outcome && noted.status === 'pending') await this.records.finish(noted, update.outcome);
+      },
+      read,
+    );
   }
 
   /**
    * The common path of verify, cancel and next-event: find the caller's verification, take its
-   * number's lock (refused at once when the guard's window is full), re-read it, resolve a lost outcome
+   * number's lock (refused at once when the guard's window is full) and re-read it in one step, resolve a lost outcome
    * of its last call, and require it pending; `ended` may answer for one that turned out to have ended.
    */
   private async withPending<T>(
@@ -236,13 +247,14 @@ export class VerifyService {
       ctx,
       found.phoneNumber,
       guardFor?.(found.phoneNumber),
-      async () => {
-        const settled = await this.outcomes.settle(ctx, await this.records.reload(ctx, found));
+      async (lease) => {
+        // Re-read with the lock (in the same step): another request may have changed it meanwhile.
+        const settled = await this.outcomes.settle(ctx, this.records.asOfLock(lease.record));
         if (settled.kind === 'ended') return this.answerEnded(settled, ended ?? (() => undefined));
         await this.records.requirePending(settled.record);
         return work(settled.record, settled);
       },
-      { requestId: found.requestId },
+      { requestId: found.requestId, read: found.requestId },
     );
   }
 

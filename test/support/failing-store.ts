@@ -3,7 +3,7 @@
 // (for example moving the virtual clock, as if the write had taken that long).
 
 import { errors } from '../../src/errors';
-import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../../src/store/store';
+import type { LockOptions, LockResult, VerificationRecord, VerificationStore } from '../../src/store/store';
 
 export class FailingCreateStore implements VerificationStore {
   private armed: (() => void) | undefined;
@@ -45,8 +45,8 @@ export class FailingCreateStore implements VerificationStore {
     return this.inner.get(caller, phoneNumber, requestId);
   }
 
-  lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
-    return this.inner.lock(caller, phoneNumber, ttlMs, guard);
+  lock(caller: string, phoneNumber: string, ttlMs: number, options?: LockOptions): Promise<LockResult> {
+    return this.inner.lock(caller, phoneNumber, ttlMs, options);
   }
 
   unlock(caller: string, phoneNumber: string, token: string): Promise<void> {

@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
-import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
+import type { LockOptions, LockResult, VerificationRecord, VerificationStore } from '../store';
 import type { MemoryRateLimiter } from './limiter';
 
 interface Entry<T> {
@@ -78,14 +78,25 @@ export class MemoryVerificationStore implements VerificationStore {
     return this.findById(caller, requestId);
   }
 
-  async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
+  async lock(
+    caller: string,
+    phoneNumber: string,
+    ttlMs: number,
+    options: LockOptions = {},
+  ): Promise<LockResult> {
+    const { guard, read } = options;
     const limitedForMs = guard && this.limiter ? this.limiter.waitMs(guard.subject, guard.rule) : 0;
     if (limitedForMs > 0) return { limitedForMs };
     const key = this.numberKey(caller, phoneNumber);
     if (this.live(this.locks, key)) return { held: true };
     const token = randomUUID();
     this.locks.set(key, { value: token, expiresAt: this.clock.now() + ttlMs });
-    return { token };
+    // The window had room a moment ago and only lock holders take its slots: this cannot be refused.
+    const decision =
+      guard?.reserve && this.limiter ? await this.limiter.reserve(guard.subject, guard.rule) : undefined;
+    const reservation = decision?.allowed ? { reservation: decision.reservation } : {};
+    const record = read === undefined ? {} : { record: await this.findById(caller, read) };
+    return { token, ...reservation, ...record };
   }
 
   async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {

@@ -70,22 +70,40 @@ return 0
 `);
 
 /**
- * Takes the number's lock unless the guard's window (KEYS[2], same hash tag) is full:
- * 0 = taken, -1 = held by another request, n > 0 = full for n more ms.
- * KEYS[1] lock[, KEYS[2] guard window]; ARGV token, ttl ms[, now, then the rules (count, window ms, ...)].
+ * Takes the number's lock unless the guard's window (same hash tag) is full; with the lock taken, may
+ * also take a slot in that window and read a record (same hash tag), all in one step. Returns {0[,
+ * record or nil]} = taken, {-1} = held by another request, {n > 0} = the window is full for n more ms.
+ * KEYS[1] lock[, KEYS[2] guard window][, then a record to read]. ARGV token, ttl ms, guarded (0/1),
+ * then when guarded: now, a member to add to the window once the lock is taken ('' = none), the rules
+ * (count, window ms, ...).
  */
 export const LOCK = lua(`#!lua
 ${WINDOW_WAIT}
-if #KEYS > 1 then
-  local wait = window_wait(KEYS[2], tonumber(ARGV[3]), read_rules(4))
-  if wait > 0 then return wait end
+local guarded = ARGV[3] == '1'
+local read = KEYS[2]
+if guarded then
+  read = KEYS[3]
+  local now = tonumber(ARGV[4])
+  local wait, longest = window_wait(KEYS[2], now, read_rules(6))
+  if wait > 0 then return {wait} end
+  if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return {-1} end
+  if ARGV[5] ~= '' then
+    redis.call('ZADD', KEYS[2], now, ARGV[5])
+    redis.call('PEXPIRE', KEYS[2], longest)
+  end
+elseif not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return {-1}
 end
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
-return -1
+if read then return {0, redis.call('GET', read)} end
+return {0}
 `);
 
-/** Releases the lock only if this token still holds it. KEYS[1] lock; ARGV token. */
+/**
+ * Releases the lock only if this token still holds it, and gives back a window slot taken with it, if
+ * any (a lock whose answer was lost). KEYS[1] lock[, KEYS[2] window]; ARGV token[, member].
+ */
 export const UNLOCK = lua(`#!lua flags=allow-oom
+if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[2]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /**

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { errors } from '../../errors';
-import { flatRules } from '../limiter';
-import type { LimitGuard, LockResult, VerificationRecord, VerificationStore } from '../store';
+import { flatRules, newMember } from '../limiter';
+import type { LockOptions, LockResult, VerificationRecord, VerificationStore } from '../store';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
 import { runScript } from './run-script';
@@ -100,29 +100,51 @@ export class RedisVerificationStore implements VerificationStore {
     return this.run(() => this.read(this.recordKey({ caller, phoneNumber, requestId })));
   }
 
-  async lock(caller: string, phoneNumber: string, ttlMs: number, guard?: LimitGuard): Promise<LockResult> {
+  async lock(
+    caller: string,
+    phoneNumber: string,
+    ttlMs: number,
+    options: LockOptions = {},
+  ): Promise<LockResult> {
+    const { guard, read } = options;
     const token = randomUUID();
     const key = this.keys.lock(caller, phoneNumber);
     const ttl = Math.max(1, Math.ceil(ttlMs));
+    const keys = [key];
+    const args: (string | number)[] = [token, ttl, guard ? 1 : 0];
+    let reservation: { key: string; member: string } | undefined;
+    if (guard) {
+      const now = this.clock.now();
+      const window = this.keys.limit(guard.subject);
+      reservation = guard.reserve ? { key: window, member: newMember(now) } : undefined;
+      keys.push(window);
+      args.push(now, reservation?.member ?? '', ...flatRules(guard.rule));
+    }
+    const recordKey =
+      read === undefined ? undefined : this.recordKey({ caller, phoneNumber, requestId: read });
+    if (recordKey) keys.push(recordKey);
     let answer: unknown;
     try {
-      answer = guard
-        ? await runScript(
-            this.redis,
-            LOCK,
-            [key, this.keys.limit(guard.subject)],
-            [token, ttl, this.clock.now(), ...flatRules(guard.rule)],
-          )
-        : await runScript(this.redis, LOCK, [key], [token, ttl]);
+      answer = await runScript(this.redis, LOCK, keys, args);
     } catch (cause) {
       // A timed-out lock was still sent: a frozen Redis runs it when it wakes, and the number would stay
-      // locked for the whole TTL. Queue the release behind it on the same connection (best effort).
-      runScript(this.redis, UNLOCK, [key], [token]).catch(() => {});
+      // locked for the whole TTL (and a send slot taken). Queue the release behind it on the same
+      // connection (best effort).
+      const slot = reservation
+        ? { keys: [reservation.key], args: [reservation.member] }
+        : { keys: [], args: [] };
+      runScript(this.redis, UNLOCK, [key, ...slot.keys], [token, ...slot.args]).catch(() => {});
       throw errors.storeUnavailable(cause);
     }
-    const wait = Number(answer);
+    const [code, raw] = answer as [number, string | null | undefined];
+    const wait = Number(code);
     if (wait > 0) return { limitedForMs: wait };
-    return wait === 0 ? { token } : { held: true };
+    if (wait !== 0) return { held: true };
+    return {
+      token,
+      ...(reservation ? { reservation } : {}),
+      ...(recordKey ? { record: raw ? (JSON.parse(raw) as VerificationRecord) : undefined } : {}),
+    };
   }
 
   async unlock(caller: string, phoneNumber: string, token: string): Promise<void> {
