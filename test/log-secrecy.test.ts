@@ -19,6 +19,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Response } from 'supertest';
+import { CREATE_RECORD } from '../src/store/redis/scripts';
 import { codeFor, type Harness, KEYS, startHarness, ukMobile, VONAGE } from './support/harness';
 import { type RedisServer, startRedisServer } from './support/redis-server';
 
@@ -282,11 +283,16 @@ test('a test number, and a store failure right after a start (the untracked-veri
     expect((await post('/api/verify-token', { requestId, code: '000000' })).status).toBe(422);
     expect((await post('/api/verify-token', { requestId, code: TEST_CODE })).status).toBe(200);
 
-    const redis = h.composed.redis as unknown as { multi: () => unknown } | undefined;
+    const redis = h.composed.redis;
     if (!redis) throw new Error('the harness should use Redis');
-    const spy = jest.spyOn(redis, 'multi').mockImplementation(() => {
-      throw new Error('Connection is closed.');
-    });
+    // The write of the new record (its script, by digest) fails as a dropped connection would.
+    const evalsha = redis.evalsha.bind(redis);
+    const spy = jest
+      .spyOn(redis, 'evalsha')
+      .mockImplementation(((sha: string, numKeys: number, ...rest: (string | number)[]) =>
+        sha === CREATE_RECORD.sha
+          ? Promise.reject(new Error('Connection is closed.'))
+          : evalsha(sha, numKeys, ...rest)) as never);
     try {
       const number = phone();
       const res = await post('/api/request-token', { phoneNumber: number });

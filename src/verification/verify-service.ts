@@ -77,6 +77,7 @@ export class VerifyService {
     const guard = this.gate.sendsGuard(ctx, phoneNumber, true);
     // A request that waits for the number's lock answers with the code its holder started, if any.
     const startedMeanwhile = () => this.records.refuseIfStartedSince(ctx, phoneNumber, arrivedAt);
+    let noted: Promise<void> | undefined;
     const record = await this.gate.withLock(
       ctx,
       phoneNumber,
@@ -84,17 +85,20 @@ export class VerifyService {
       async ({ contended, reservation }) => {
         if (contended) await startedMeanwhile();
         // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
-        return this.gate.withSends(
+        const started = await this.gate.withSends(
           ctx,
           phoneNumber,
           (attempt) => this.starts.start(ctx, phoneNumber, input, attempt),
           reservation,
         );
+        // The guard notes the code (its own keys, best effort) while the lock is let go: in parallel.
+        noted = this.deps.guard?.started(ctx, started);
+        return started;
       },
       { check: startedMeanwhile },
     );
     this.funnel(ctx, 'started');
-    await this.deps.guard?.started(ctx, record);
+    await noted;
     return this.records.startedView(record);
   }
 

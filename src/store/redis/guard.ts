@@ -1,7 +1,7 @@
 // Redis GuardStore. Each scope's keys share one hash tag ({g:prefix:+4474001234}, {g:country:GB}), so
 // the admission script (block, conversion, velocity) and the settle script each run in one Redis
 // Cluster slot; the keys that span scopes ({guard}:pending, :blocks, :seen:*) share a slot of their own
-// and are only ever touched one command at a time. Key names in keys.ts, Lua in scripts.ts.
+// and are only ever touched one command or script at a time. Key names in keys.ts, Lua in scripts.ts.
 
 import { errors } from '../../errors';
 import {
@@ -20,7 +20,7 @@ import { flatRules, newMember } from '../limiter';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
 import { runScript } from './run-script';
-import { GUARD_ADMIT, GUARD_SETTLE, TAKE_DUE } from './scripts';
+import { GUARD_ADMIT, GUARD_SETTLE, GUARD_TAKE_PENDING, TAKE_DUE } from './scripts';
 
 /** How many recently active scopes the operator view weighs to find the busiest. */
 const SEEN_CANDIDATES = 200;
@@ -70,21 +70,26 @@ export class RedisGuardStore implements GuardStore {
     taken = false,
   ): Promise<boolean> {
     // Whoever removes the code from the pending set records its outcome: exactly once, across instances.
-    if (!taken) {
-      const removed = await this.run(() => this.redis.zrem(this.keys.guard('pending'), memberOf(code)));
-      if (removed !== 1) return false;
-    }
+    // The same step marks its scopes as seen; the outcomes go to each scope's own slot after it.
+    const settles = await this.run(() =>
+      runScript(
+        this.redis,
+        GUARD_TAKE_PENDING,
+        [this.keys.guard('pending'), this.keys.guard('seen:prefix'), this.keys.guard('seen:country')],
+        [taken ? '' : memberOf(code), now, code.prefix, code.country ?? ''],
+      ),
+    );
+    if (Number(settles) !== 1) return false;
     await this.run(() =>
       Promise.all(
-        scopesOf(code).map(async ([scope, value]) => {
+        scopesOf(code).map(([scope, value]) => {
           const keys = this.keys.guardScope(scope, value);
-          await runScript(
+          return runScript(
             this.redis,
             GUARD_SETTLE,
             [keys.settled, keys.verified],
             [now, code.requestId, verified ? 1 : 0, windowMs],
           );
-          await this.redis.zadd(this.keys.guard(`seen:${scope}`), now, value);
         }),
       ),
     );

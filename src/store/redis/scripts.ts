@@ -107,6 +107,18 @@ if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[2]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /**
+ * Writes a new verification and makes it the number's current one, both expiring together, and clears
+ * the start intent it answers (all one hash tag). KEYS[1] record, KEYS[2] current, KEYS[3] intent;
+ * ARGV record JSON, request id, ttl ms.
+ */
+export const CREATE_RECORD = lua(`#!lua
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[3])
+return 1
+`);
+
+/**
  * Idempotency-Key, first use: holds the key for the lease (fields fp, token) if it is free, else returns
  * what is there: {'started'} or {'found', fingerprint, kept answer or '', ms left}. KEYS[1] key; ARGV
  * fingerprint, token, lease ms.
@@ -200,6 +212,19 @@ for i = 1, 2 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
   redis.call('PEXPIRE', KEYS[i], ARGV[4])
 end
+return 1
+`);
+
+/**
+ * A settled code leaves the pending set, and its scopes are marked as having outcomes (the operator
+ * view's candidates), in one step ({guard} slot). KEYS[1] pending, KEYS[2] seen:prefix, KEYS[3]
+ * seen:country; ARGV member ('' = already taken from the set), now, prefix, country ('' = none).
+ * Returns 1 when this call settles the code (it removed it, or it was taken), else 0 (nothing done).
+ */
+export const GUARD_TAKE_PENDING = lua(`#!lua
+if ARGV[1] ~= '' and redis.call('ZREM', KEYS[1], ARGV[1]) ~= 1 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4]) end
 return 1
 `);
 

@@ -11,7 +11,7 @@ import type { LockOptions, LockResult, VerificationRecord, VerificationStore } f
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
 import { runScript } from './run-script';
-import { LOCK, UNLOCK } from './scripts';
+import { CREATE_RECORD, LOCK, UNLOCK } from './scripts';
 
 /** Whose timed-out start may be the number's in-flight verification, and when it was made. */
 interface UncertainNote {
@@ -50,17 +50,19 @@ export class RedisVerificationStore implements VerificationStore {
         'NX',
       );
       if (fresh !== 'OK') return false;
-      const result = await this.redis
-        .multi()
-        .set(this.recordKey(record), JSON.stringify(record), 'PX', ttl)
-        .set(this.keys.current(record.caller, record.phoneNumber), record.requestId, 'PX', ttl)
-        .del(this.keys.intent(record.caller, record.phoneNumber))
-        .exec();
-      const failed = result?.find(([error]) => error);
-      if (!result || failed) throw failed?.[0] ?? new Error('transaction aborted');
-      // A start went through, so no earlier one is in flight at Vonage: the note is spent. Its own slot,
-      // so not in the transaction; if this fails the note only outlives its use (see StartProtocol).
-      await this.redis.del(this.keys.uncertain(record.phoneNumber)).catch(() => 0);
+      // The record, the number's pointer and the intent (one slot), and the uncertain-start note (a slot
+      // of its own), together: a start went through, so no earlier one is in flight at Vonage and the
+      // note is spent. If its delete fails the note only outlives its use (see StartProtocol).
+      const { caller, phoneNumber, requestId } = record;
+      const keys = [
+        this.recordKey(record),
+        this.keys.current(caller, phoneNumber),
+        this.keys.intent(caller, phoneNumber),
+      ];
+      await Promise.all([
+        runScript(this.redis, CREATE_RECORD, keys, [JSON.stringify(record), requestId, ttl]),
+        this.redis.del(this.keys.uncertain(phoneNumber)).catch(() => 0),
+      ]);
       return true;
     });
   }
