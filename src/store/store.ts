@@ -65,6 +65,9 @@ export interface VerificationRecord {
   events?: TimelineEvent[];
 }
 
+/** A verification as a caller names it: by its request id, or as its number's current one (E.164). */
+export type StoreRef = { requestId: string } | { phoneNumber: string };
+
 /** A rate-limit window (kept by the RateLimiter) that must not be full for the lock to be taken. */
 export interface LimitGuard {
   subject: LimitSubject;
@@ -107,6 +110,11 @@ export interface VerificationStore {
    * Never for caller-facing lookups (those go through findById, which keeps callers apart).
    */
   findByRequestId(requestId: string): Promise<VerificationRecord | undefined>;
+  /**
+   * Where the caller's verification is, without reading it: by request id (the index), or the number's
+   * current one. Undefined when the caller has none. For requests that read it under the number's lock.
+   */
+  locate(caller: string, ref: StoreRef): Promise<{ requestId: string; phoneNumber: string } | undefined>;
   /** The caller's latest verification for this number. */
   findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined>;
   /** A record whose caller and number are known: one read, no index. */

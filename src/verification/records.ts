@@ -48,19 +48,22 @@ export class Records {
     ) => Promise<void> = async () => {},
   ) {}
 
-  /** The caller's verification, by request id or as the number's current one. */
-  async find(ctx: CallContext, ref: VerificationRef): Promise<VerificationRecord> {
-    let record: VerificationRecord | undefined;
+  /**
+   * Where the caller's verification is (by request id, or as the number's current one), not yet read:
+   * the lock reads it (see NumberGate.withLock's `read`).
+   */
+  async locate(ctx: CallContext, ref: VerificationRef): Promise<{ requestId: string; phoneNumber: string }> {
+    let found: { requestId: string; phoneNumber: string } | undefined;
     if ('requestId' in ref) {
-      record = await this.store.findById(ctx.caller, ref.requestId);
+      found = await this.store.locate(ctx.caller, { requestId: ref.requestId });
     } else {
       const phone =
         parsePhone(ref.phoneNumber, ref.country)?.e164 ?? normalisePhone(ref.phoneNumber, ref.country);
       if (phone === undefined) throw errors.invalidPhoneNumber();
-      record = await this.store.findCurrent(ctx.caller, phone);
+      found = await this.store.locate(ctx.caller, { phoneNumber: phone });
     }
-    if (!record) throw errors.verificationNotFound();
-    return record;
+    if (!found) throw errors.verificationNotFound();
+    return found;
   }
 
   async findById(ctx: CallContext, requestId: string): Promise<VerificationRecord> {

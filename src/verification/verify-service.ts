@@ -235,8 +235,8 @@ export class VerifyService {
   }
 
   /**
-   * The common path of verify, cancel and next-event: find the caller's verification, take its
-   * number's lock (refused at once when the guard's window is full) and re-read it in one step, resolve a lost outcome
+   * The common path of verify, cancel and next-event: find where the caller's verification is, take its
+   * number's lock (refused at once when the guard's window is full) and read it in the same step, resolve a lost outcome
    * of its last call, and require it pending; `ended` may answer for one that turned out to have ended.
    */
   private async withPending<T>(
@@ -246,13 +246,13 @@ export class VerifyService {
     ended: ((settled: Settled) => T | undefined) | undefined,
     work: (record: VerificationRecord, settled: Settled) => Promise<T>,
   ): Promise<T> {
-    const found = await this.records.find(ctx, ref);
+    const found = await this.records.locate(ctx, ref);
     return this.gate.withLock(
       ctx,
       found.phoneNumber,
       guardFor?.(found.phoneNumber),
       async (lease) => {
-        // Re-read with the lock (in the same step): another request may have changed it meanwhile.
+        // Read with the lock (in the same step), so no other request changes it meanwhile.
         const settled = await this.outcomes.settle(ctx, this.records.asOfLock(lease.record));
         if (settled.kind === 'ended') return this.answerEnded(settled, ended ?? (() => undefined));
         await this.records.requirePending(settled.record);

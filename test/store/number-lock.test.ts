@@ -1,6 +1,7 @@
 // The number's lock as one step (issue 17, fewer Redis round trips): with a guard it refuses when the
 // window is full, takes the lock, and (asked to) takes a slot in the window and reads the record, all
-// together. The Redis and in-memory stores answer alike.
+// together; `locate` finds where a verification is without reading it (the lock reads it). The Redis
+// and in-memory stores answer alike.
 
 import { VirtualClock } from '../../src/clock';
 import type { Limit } from '../../src/config';
@@ -118,5 +119,26 @@ describe.each(backends)('%s store', (_name, make) => {
     const missing = await store.lock(CALLER, PHONE, 10_000, { read: 'r-2' });
     expect('token' in missing && 'record' in missing && missing.record).toBeUndefined();
     await store.unlock(CALLER, PHONE, token(missing) ?? '');
+  });
+});
+
+describe.each(backends)('%s store: locate', (_name, make) => {
+  test("by request id or as the number's current one, the caller's own only, without reading the record", async () => {
+    const { store, clock } = make();
+    const record: VerificationRecord = {
+      requestId: 'r-9',
+      caller: CALLER,
+      phoneNumber: PHONE,
+      status: 'pending',
+      createdAt: clock.now(),
+      expiresAt: clock.now() + 300_000,
+    };
+    await store.create(record, clock.now() + 3_600_000);
+    const where = { requestId: 'r-9', phoneNumber: PHONE };
+    expect(await store.locate(CALLER, { requestId: 'r-9' })).toEqual(where);
+    expect(await store.locate(CALLER, { phoneNumber: PHONE })).toEqual(where);
+    expect(await store.locate('bob', { requestId: 'r-9' })).toBeUndefined();
+    expect(await store.locate('bob', { phoneNumber: PHONE })).toBeUndefined();
+    expect(await store.locate(CALLER, { requestId: 'r-10' })).toBeUndefined();
   });
 });

@@ -3,7 +3,13 @@
 // (for example moving the virtual clock, as if the write had taken that long).
 
 import { errors } from '../../src/errors';
-import type { LockOptions, LockResult, VerificationRecord, VerificationStore } from '../../src/store/store';
+import type {
+  LockOptions,
+  LockResult,
+  StoreRef,
+  VerificationRecord,
+  VerificationStore,
+} from '../../src/store/store';
 
 export class FailingCreateStore implements VerificationStore {
   private armed: (() => void) | undefined;
@@ -35,6 +41,10 @@ export class FailingCreateStore implements VerificationStore {
 
   findByRequestId(requestId: string): Promise<VerificationRecord | undefined> {
     return this.inner.findByRequestId(requestId);
+  }
+
+  locate(caller: string, ref: StoreRef): Promise<{ requestId: string; phoneNumber: string } | undefined> {
+    return this.inner.locate(caller, ref);
   }
 
   findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {

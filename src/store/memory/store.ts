@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
-import type { LockOptions, LockResult, VerificationRecord, VerificationStore } from '../store';
+import type { LockOptions, LockResult, StoreRef, VerificationRecord, VerificationStore } from '../store';
 import type { MemoryRateLimiter } from './limiter';
 
 interface Entry<T> {
@@ -63,6 +63,17 @@ export class MemoryVerificationStore implements VerificationStore {
   async findByRequestId(requestId: string): Promise<VerificationRecord | undefined> {
     const owner = this.live(this.owners, requestId);
     return owner ? this.findById(owner.value, requestId) : undefined;
+  }
+
+  async locate(
+    caller: string,
+    ref: StoreRef,
+  ): Promise<{ requestId: string; phoneNumber: string } | undefined> {
+    const record =
+      'requestId' in ref
+        ? await this.findById(caller, ref.requestId)
+        : await this.findCurrent(caller, ref.phoneNumber);
+    return record ? { requestId: record.requestId, phoneNumber: record.phoneNumber } : undefined;
   }
 
   async findCurrent(caller: string, phoneNumber: string): Promise<VerificationRecord | undefined> {

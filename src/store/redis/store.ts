@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { errors } from '../../errors';
 import { flatRules, newMember } from '../limiter';
-import type { LockOptions, LockResult, VerificationRecord, VerificationStore } from '../store';
+import type { LockOptions, LockResult, StoreRef, VerificationRecord, VerificationStore } from '../store';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
 import { runScript } from './run-script';
@@ -87,6 +87,24 @@ export class RedisVerificationStore implements VerificationStore {
       if (raw === null) return undefined;
       const index = JSON.parse(raw) as IndexEntry;
       return this.read(this.recordKey({ ...index, requestId }));
+    });
+  }
+
+  async locate(
+    caller: string,
+    ref: StoreRef,
+  ): Promise<{ requestId: string; phoneNumber: string } | undefined> {
+    return this.run(async () => {
+      if ('phoneNumber' in ref) {
+        const requestId = await this.redis.get(this.keys.current(caller, ref.phoneNumber));
+        return requestId === null ? undefined : { requestId, phoneNumber: ref.phoneNumber };
+      }
+      const raw = await this.redis.get(this.keys.index(ref.requestId));
+      if (raw === null) return undefined;
+      const index = JSON.parse(raw) as IndexEntry;
+      return index.caller === caller
+        ? { requestId: ref.requestId, phoneNumber: index.phoneNumber }
+        : undefined;
     });
   }
 
