@@ -5,6 +5,7 @@
 //   auth.ts            API keys and the failed-auth limit   webhook-route.ts  Vonage's signed callbacks
 //   idempotency.ts     Idempotency-Key on every POST: replays, reuse and in-progress answers
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
+//   security-headers.ts  helmet's headers, precomputed
 //   docs/              the OpenAPI document and the /docs page
 
 import cors from 'cors';
@@ -15,7 +16,6 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import helmet from 'helmet';
 import type { Config } from '../config';
 import { errors } from '../errors';
 import type { Logger } from '../logger';
@@ -32,6 +32,7 @@ import { createIdempotency, type IdempotencySettings, keepRawBody } from './idem
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { requestLogger } from './request-log';
 import { API_BASE, methodsAt } from './routes';
+import { securityHeaders } from './security-headers';
 import { createWebhookRouter, type WebhookOptions } from './webhook-route';
 
 export type AppConfig = Pick<
@@ -65,7 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false);
 
-  app.use(requestLogger(app, deps.logger), observeRequests(metrics), helmet());
+  app.use(requestLogger(app, deps.logger), observeRequests(metrics), securityHeaders());
   // Answers under /api carry phone numbers: no cache (browser, proxy, CDN) may keep one, errors included.
   app.use(API_BASE, (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -73,6 +74,22 @@ export function createApp(deps: AppDeps): Express {
   });
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
 
+  const handleErrors = createErrorHandler((problem) => {
+    if (problem.code === 'store_unavailable') metrics.observeStoreError();
+  });
+  // The API comes first (no other router serves a path under it), so a refused caller costs no matching
+  // against the ops, docs and webhook routes; and who is calling comes first within it: a body from an
+  // unknown caller is never parsed.
+  app.use(
+    API_BASE,
+    createAuthenticator(config.API_KEYS),
+    createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
+    requireCaller,
+    express.json({ limit: '16kb', strict: true, verify: keepRawBody }),
+    createApiRouter(deps.service, createIdempotency(deps.idempotency)),
+    // Its errors are answered here rather than after every later router has been matched against them.
+    handleErrors,
+  );
   app.use(
     createOpsRouter({
       sandbox: config.sandbox,
@@ -84,15 +101,6 @@ export function createApp(deps: AppDeps): Express {
   );
   deps.docs?.(app);
   app.use(createWebhookRouter(deps.service, deps.webhook ?? { signatureSecret: undefined }));
-  app.use(
-    API_BASE,
-    // Who is calling comes first: a body from an unknown caller is never parsed.
-    createAuthenticator(config.API_KEYS),
-    createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
-    requireCaller,
-    express.json({ limit: '16kb', strict: true, verify: keepRawBody }),
-    createApiRouter(deps.service, createIdempotency(deps.idempotency)),
-  );
 
   if (config.ADMIN_API_KEY && deps.guard) {
     app.use('/admin', createAdminRouter(deps.guard, config.ADMIN_API_KEY));
@@ -107,23 +115,26 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('Allow', allowed.join(', '));
     next(errors.methodNotAllowed(req.method, allowed));
   });
-  app.use(
-    createErrorHandler((problem) => {
-      if (problem.code === 'store_unavailable') metrics.observeStoreError();
-    }),
-  );
+  app.use(handleErrors);
   return app;
 }
 
+const STARTED = Symbol('metrics: started at');
+type ObservedResponse = Response & { [STARTED]?: number };
+
 /** HTTP metrics by route: the label a router named (res.locals.route), else Express's matched route. */
 function observeRequests(metrics: Metrics): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      const named = typeof res.locals.route === 'string' ? res.locals.route : undefined;
-      const route = named ?? (req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched');
-      metrics.observeHttp(route, req.method, res.statusCode, (performance.now() - started) / 1000);
-    });
+  // One listener function for every request (`this` is the response), not a closure per request.
+  function onFinish(this: ObservedResponse): void {
+    const req = this.req;
+    const named = typeof this.locals.route === 'string' ? this.locals.route : undefined;
+    const route = named ?? (req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched');
+    const seconds = (performance.now() - (this[STARTED] ?? performance.now())) / 1000;
+    metrics.observeHttp(route, req.method, this.statusCode, seconds);
+  }
+  return (_req: Request, res: Response, next: NextFunction) => {
+    (res as ObservedResponse)[STARTED] = performance.now();
+    res.on('finish', onFinish);
     next();
   };
 }

@@ -44,7 +44,12 @@ export function parsePhone(input: string, country?: string): ParsedPhone | undef
   const candidates = text.startsWith('+') || !/^\d{8,15}$/.test(text) ? [text] : [text, `+${text}`];
   for (const candidate of candidates) {
     const phone = parsePhoneNumberFromString(candidate, country as CountryCode | undefined);
-    if (phone?.isValid()) return { e164: phone.number, country: phone.country, type: phone.getType() };
+    if (phone === undefined) continue;
+    // With the max metadata a number is valid exactly when it has a type (isValid() is getType() !==
+    // undefined for every country whose metadata lists types); each of the two walks the type patterns,
+    // so the type is asked first and isValid() only for numbers without one.
+    const type = phone.getType();
+    if (type !== undefined || phone.isValid()) return { e164: phone.number, country: phone.country, type };
   }
   return undefined;
 }

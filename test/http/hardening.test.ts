@@ -2,7 +2,9 @@
 // content types, CORS, client addresses behind proxies (TRUST_PROXY), and the number policy
 // (ALLOWED_COUNTRIES, invalid and premium-rate / shared-cost / toll-free numbers), all without Vonage.
 
-import type { Response } from 'supertest';
+import express from 'express';
+import helmet from 'helmet';
+import request, { type Response } from 'supertest';
 import { ConfigError, loadConfig } from '../../src/config';
 import type { VerifySimulator } from '../../src/simulator/v1/simulator';
 import { type Harness, KEYS, startHarness, ukMobile } from '../support/harness';
@@ -63,6 +65,29 @@ describe('HTTP surface', () => {
       expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
     }
     expectProblem(answers[3] as Response, 404, 'not_found');
+  });
+
+  test("the security headers are exactly helmet's own (the list is made from helmet once, at start-up)", async () => {
+    // helmet's middleware on an app of its own: the headers it sets on an answer.
+    const plain = express();
+    plain.use(helmet());
+    plain.get('/', (_req, res) => {
+      res.end();
+    });
+    const own = await request(plain).get('/');
+    const notHelmets = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
+    const helmets = Object.entries(own.headers).filter(([name]) => !notHelmets.has(name));
+    expect(helmets.length).toBeGreaterThan(10);
+    const answers = [
+      await h.http.get('/healthz'),
+      await h.http.post('/api/verify-token').set('Authorization', 'Bearer wrong').send({}),
+      await h.as('alpha').post('/api/request-token', { phoneNumber: 'nope' }),
+      await h.http.get('/no-such-page'),
+    ];
+    for (const res of answers) {
+      for (const [name, value] of helmets)
+        expect({ name, value: res.headers[name] }).toEqual({ name, value });
+    }
   });
 
   test('a body over the limit is 413 payload_too_large, without calling Vonage', async () => {

@@ -1,0 +1,57 @@
+// Which numbers the service takes as valid, and of which type, must not depend on how parsePhone asks
+// libphonenumber-js: it asks the type first and isValid() only for numbers without one. Compared here
+// with asking both for every number, over an example mobile number of every country and variations of
+// it (a digit changed, one dropped, one added), written with "+" and nationally with the country given.
+
+import examples from 'libphonenumber-js/examples.mobile.json';
+import { type CountryCode, getCountries, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { parsePhone } from '../../src/verification/phone';
+
+/** parsePhone as it was: isValid() and getType() asked for every number. */
+function askingBoth(input: string, country?: string) {
+  const text = input.trim();
+  const candidates = text.startsWith('+') || !/^\d{8,15}$/.test(text) ? [text] : [text, `+${text}`];
+  for (const candidate of candidates) {
+    const phone = parsePhoneNumberFromString(candidate, country as CountryCode | undefined);
+    if (phone?.isValid()) return { e164: phone.number, country: phone.country, type: phone.getType() };
+  }
+  return undefined;
+}
+
+function variations(national: string): string[] {
+  const out = [national, national.slice(0, -1), `${national}7`];
+  for (let i = 0; i < national.length; i++) {
+    const digit = String((Number(national[i]) + 3) % 10);
+    out.push(`${national.slice(0, i)}${digit}${national.slice(i + 1)}`);
+  }
+  return out;
+}
+
+test('every country: valid, invalid and typed exactly as isValid() and getType() say', () => {
+  let compared = 0;
+  let valid = 0;
+  let invalid = 0;
+  for (const country of getCountries()) {
+    const example = (examples as Record<string, string>)[country];
+    if (example === undefined) continue;
+    const callingCode = parsePhoneNumberFromString(example, country)?.countryCallingCode;
+    for (const national of variations(example)) {
+      const inputs: Array<[string, string | undefined]> = [
+        [`+${callingCode}${national}`, undefined],
+        [national, country],
+        [`${callingCode}${national}`, undefined],
+      ];
+      for (const [input, given] of inputs) {
+        const expected = askingBoth(input, given);
+        expect({ input, given, got: parsePhone(input, given) }).toEqual({ input, given, got: expected });
+        compared++;
+        if (expected) valid++;
+        else invalid++;
+      }
+    }
+  }
+  // Enough of both kinds that the comparison says something.
+  expect(compared).toBeGreaterThan(5000);
+  expect(valid).toBeGreaterThan(1000);
+  expect(invalid).toBeGreaterThan(1000);
+});
