@@ -10,6 +10,7 @@ import { startupFacts, startupSummary, textLogStream } from './console';
 import { createHttpServer } from './http/http-server';
 import { createLogger } from './logger';
 import { API_VERSION } from './version';
+import { installSdkFetch } from './vonage/sdk-fetch';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -26,10 +27,15 @@ async function main(): Promise<void> {
   const terminal = process.stdout.isTTY === true;
   const logger = createLogger(config.LOG_LEVEL, terminal ? textLogStream(process.stdout) : undefined);
 
-  // The SDK calls the global fetch: one keep-alive pool with a ceiling, instead of a socket per call.
-  setGlobalDispatcher(new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 }));
+  // The SDK calls the global fetch and takes no fetch, agent or dispatcher of its own: one keep-alive pool
+  // with a ceiling, instead of a socket per call, for it and for any other fetch of the process.
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 });
+  setGlobalDispatcher(dispatcher);
 
   const service = await compose(config, logger);
+  // ... and the global fetch itself: calls to Vonage (or the sandbox's simulator, whose port is known only
+  // now) skip Node's WHATWG fetch machinery and go straight to that pool (src/vonage/sdk-fetch.ts).
+  installSdkFetch(dispatcher, service.vonageHost);
   if (config.sandbox && !terminal) {
     logger.warn(
       {

@@ -6,9 +6,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { type Composed, compose } from '../src/compose';
+import type { Composed } from '../src/compose';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
+import { composeAsServer } from './support/harness';
 import { freePort, probeConnect } from './support/net';
 
 const ROOT = resolve(__dirname, '..');
@@ -42,7 +43,7 @@ async function listen(
   env: Record<string, string>,
 ): Promise<{ composed: Composed; server: Server; port: number }> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
-  const composed = await compose(config, createLogger('silent'), { defaultMetrics: false });
+  const composed = await composeAsServer(config, createLogger('silent'), { defaultMetrics: false });
   const server = await new Promise<Server>((done) => {
     const s = composed.app.listen(0, () => done(s));
   });

@@ -7,12 +7,13 @@
 import Ajv2020 from 'ajv/dist/2020';
 import supertest from 'supertest';
 import type { z } from 'zod';
-import { type Composed, compose } from '../../src/compose';
+import type { Composed } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import { buildOpenApiDocument } from '../../src/http/docs/openapi';
 import { mountDocs } from '../../src/http/docs/page';
 import { cancelBody, nextEventBody, verifyTokenBody } from '../../src/http/schemas';
 import { createLogger } from '../../src/logger';
+import { composeAsServer } from '../support/harness';
 
 interface Document {
   security: Record<string, string[]>[];
@@ -108,7 +109,7 @@ describe('real answers against their documented schemas (composed sandbox app)',
 
   beforeAll(async () => {
     const config = loadConfig({ LOG_LEVEL: 'silent' });
-    composed = await compose(config, createLogger('silent'), {
+    composed = await composeAsServer(config, createLogger('silent'), {
       docs: mountDocs({ sandbox: config.sandbox }),
       defaultMetrics: false,
     });

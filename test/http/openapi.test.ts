@@ -8,7 +8,7 @@ import { validate } from '@readme/openapi-parser';
 import express from 'express';
 import supertest from 'supertest';
 import type { z } from 'zod';
-import { type Composed, compose } from '../../src/compose';
+import type { Composed } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import type { ErrorCode } from '../../src/errors';
 import { problemBody } from '../../src/errors';
@@ -18,6 +18,7 @@ import { mountDocs } from '../../src/http/docs/page';
 import { createErrorHandler } from '../../src/http/error-handler';
 import { cancelBody, nextEventBody, requestTokenBody, verifyTokenBody } from '../../src/http/schemas';
 import { createLogger } from '../../src/logger';
+import { composeAsServer } from '../support/harness';
 
 // Just the parts of an OpenAPI document these tests read.
 interface Example {
@@ -372,7 +373,7 @@ describe('the docs routes in the composed sandbox app', () => {
   beforeAll(async () => {
     // The app as src/server.ts builds it in sandbox mode (no Vonage credentials, in-memory store, own simulator).
     const config = loadConfig({ LOG_LEVEL: 'silent' });
-    composed = await compose(config, createLogger('silent'), {
+    composed = await composeAsServer(config, createLogger('silent'), {
       docs: mountDocs({ sandbox: config.sandbox }),
       defaultMetrics: false,
     });

@@ -6,10 +6,11 @@
 import Redis from 'ioredis';
 import supertest from 'supertest';
 import { VirtualClock } from '../../src/clock';
-import { type Composed, compose } from '../../src/compose';
+import type { Composed } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import { buildOpenApiDocument } from '../../src/http/docs/openapi';
 import { createLogger } from '../../src/logger';
+import { composeAsServer } from '../support/harness';
 import { removeTestKeys, testPrefix, testRedisUrl } from '../support/test-redis';
 
 interface Message {
@@ -23,7 +24,7 @@ const auth = { Authorization: 'Bearer dev-key' };
 async function sandbox(env: Record<string, string> = {}) {
   const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
   const config = loadConfig({ LOG_LEVEL: 'silent', LIMIT_SENDS_PER_NUMBER: '2/1h', ...env });
-  const composed = await compose(config, createLogger('silent'), { clock, defaultMetrics: false });
+  const composed = await composeAsServer(config, createLogger('silent'), { clock, defaultMetrics: false });
   const http = supertest(composed.app);
   const start = async (phoneNumber: string) =>
     http.post('/api/request-token').set(auth).send({ phoneNumber });
@@ -123,7 +124,7 @@ test('outside sandbox mode there is no /sandbox/reset', async () => {
     VONAGE_API_SECRET: 's',
     VONAGE_API_HOST: 'http://127.0.0.1:9',
   });
-  const composed = await compose(config, createLogger('silent'), { defaultMetrics: false });
+  const composed = await composeAsServer(config, createLogger('silent'), { defaultMetrics: false });
   try {
     await supertest(composed.app).post('/sandbox/reset').expect(404);
     await supertest(composed.app).get('/sandbox/messages').expect(404);

@@ -6,14 +6,22 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
-import { type Composed, compose } from '../../src/compose';
+import type { Composed } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { connectRedis, createRedisClient, type RedisClient } from '../../src/store/redis/client';
 import { RedisKeys } from '../../src/store/redis/keys';
 import { RedisVerificationStore } from '../../src/store/redis/store';
 import { FailingCreateStore } from '../support/failing-store';
-import { codeFor, type Harness, KEYS, startHarness, ukMobile, VONAGE } from '../support/harness';
+import {
+  codeFor,
+  composeAsServer,
+  type Harness,
+  KEYS,
+  startHarness,
+  ukMobile,
+  VONAGE,
+} from '../support/harness';
 import { pollUntil, timed } from '../support/net';
 import { type RedisServer, startRedisServer } from '../support/redis-server';
 
@@ -192,7 +200,7 @@ describe('half-done work: Vonage started a code, the store did not take its reco
         done();
       },
     });
-    composed = await compose(config, createLogger(config.LOG_LEVEL, sink), {
+    composed = await composeAsServer(config, createLogger(config.LOG_LEVEL, sink), {
       clock: h.clock,
       defaultMetrics: false,
       store,

@@ -6,13 +6,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
+import { getGlobalDispatcher } from 'undici';
 import { VirtualClock } from '../../src/clock';
-import { type Composed, compose } from '../../src/compose';
+import { type Composed, type ComposeOptions, compose } from '../../src/compose';
 import { type Config, loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { VerifySimulator } from '../../src/simulator/v1/simulator';
 import { type RunningV2Simulator, startVerifyV2Simulator } from '../../src/simulator/v2';
 import type { StartV2SimulatorOptions } from '../../src/simulator/v2/simulator';
+import { installSdkFetch } from '../../src/vonage/sdk-fetch';
 import { removeTestKeys, testPrefix, testRedisUrl } from './test-redis';
 
 export const KEYS = { alpha: 'key-alpha-0123456789', beta: 'key-beta-0123456789' } as const;
@@ -91,6 +93,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
+/**
+ * compose() as src/server.ts uses it: the SDK's calls to the composed Vonage host (or sandbox simulator)
+ * go through the same fetch as in production (src/vonage/sdk-fetch.ts), over the global dispatcher.
+ */
+export async function composeAsServer(
+  config: Config,
+  logger: Logger,
+  options: ComposeOptions = {},
+): Promise<Composed> {
+  const composed = await compose(config, logger, options);
+  installSdkFetch(getGlobalDispatcher(), composed.vonageHost);
+  return composed;
+}
+
 type Built = Pick<Harness, 'http' | 'config' | 'composed' | 'logs' | 'as'>;
 
 /** The service from a config: composed with the shared clock, every log line kept, supertest over it. */
@@ -106,7 +122,7 @@ async function build(
       done();
     },
   });
-  const composed = await compose(config, createLogger(config.LOG_LEVEL, sink), {
+  const composed = await composeAsServer(config, createLogger(config.LOG_LEVEL, sink), {
     clock,
     defaultMetrics: false,
     ...(options.guardSweepMs !== undefined ? { guardSweepMs: options.guardSweepMs } : {}),
