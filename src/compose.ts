@@ -114,6 +114,7 @@ export async function compose(
   const authLimiter = new OverLimitCache(storage.limiter, clock, new Set(['authFailuresPerIp']));
   const clearAll = async () => {
     authLimiter.clear();
+    service.forgetRefusals();
     await storage.clear();
   };
   const sandbox = !config.sandbox

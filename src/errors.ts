@@ -89,6 +89,20 @@ export function problemBody(error: ApiError): Record<string, unknown> {
   };
 }
 
+/**
+ * Makes an error without capturing a stack trace: for refusals (4xx) that come in floods and are
+ * answered, never logged with a stack.
+ */
+export function withoutStack<T>(make: () => T): T {
+  const depth = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = depth;
+  }
+}
+
 const seconds = (value: number | undefined) =>
   value === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(value)) };
 

@@ -29,7 +29,13 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
 function context(req: Request, res: Response): CallContext {
   const caller = callerOf(res);
   if (caller === undefined) throw errors.unauthorized();
-  return { caller, log: req.log };
+  // req.log is made on first use (a child logger per request is a visible cost of a flood of refusals).
+  return {
+    caller,
+    get log() {
+      return req.log;
+    },
+  };
 }
 
 function refOf(body: {

@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Limit } from '../config';
-import { errors } from '../errors';
+import { errors, withoutStack } from '../errors';
 import { limits, type RateLimiter } from '../store/limiter';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -68,16 +68,7 @@ export const requireCaller: RequestHandler = (_req, res, next) => {
  */
 export function createAuthFailureLimiter(limiter: RateLimiter, rule: Limit): RequestHandler {
   const what = `failed authentication attempts from this address (${rule.text})`;
-  // A 4xx is answered, never logged with its stack: capturing one per refusal of a flood is wasted work.
-  const refusal = (seconds: number) => {
-    const depth = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return errors.rateLimited(seconds, what);
-    } finally {
-      Error.stackTraceLimit = depth;
-    }
-  };
+  const refusal = (seconds: number) => withoutStack(() => errors.rateLimited(seconds, what));
   return (req: Request, res: Response, next: NextFunction) => {
     if (callerOf(res) !== undefined) {
       next();

@@ -5,40 +5,96 @@
 // other instances can only fill the window further, so the shared limiter would refuse until T as well.
 // Limits whose slots can be given back (a send Vonage refused) are never cached: another instance could
 // free a slot before T. Bounded: at most `maxEntries` subjects are remembered.
+//
+// RefusedUntil is the memory itself, also used (with a short bound on how long a refusal is believed) for
+// limits whose slots can be given back: see NumberGate.
 
 import type { Clock } from '../clock';
 import type { Limit } from '../config';
 import type { LimitDecision, LimitSubject, RateLimiter, Reservation } from './limiter';
 
+/** Subjects refused until a moment on the clock, at most `maxEntries` of them. */
+export class RefusedUntil {
+  /** Key → when the subject's window has room again, and until when that is believed (clock ms). */
+  private readonly until = new Map<string, { at: number; believedUntil: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /** How long `key` is still refused (ms), or undefined when it is not known to be. */
+  refusedForMs(key: string): number | undefined {
+    const until = this.until.get(key);
+    if (until === undefined) return undefined;
+    const now = this.clock.now();
+    if (now < until.at && now < until.believedUntil) return until.at - now;
+    this.until.delete(key);
+    return undefined;
+  }
+
+  /**
+   * Remembers that `key` is refused for `ms` from `from` (clock ms), believed for `believeMs` at most
+   * (for limits whose slots can be given back elsewhere meanwhile).
+   */
+  remember(key: string, ms: number, from: number, believeMs = ms): void {
+    const now = this.clock.now();
+    if (this.until.size >= this.maxEntries) {
+      for (const [old, until] of this.until) {
+        if (until.at <= now || until.believedUntil <= now) this.until.delete(old);
+      }
+    }
+    // Still full of live refusals: forget the oldest (it is only asked of Redis again).
+    while (this.until.size >= this.maxEntries) {
+      const oldest = this.until.keys().next().value;
+      if (oldest === undefined) break;
+      this.until.delete(oldest);
+    }
+    this.until.delete(key);
+    this.until.set(key, { at: from + ms, believedUntil: from + Math.min(ms, believeMs) });
+  }
+
+  forget(key: string): void {
+    this.until.delete(key);
+  }
+
+  clear(): void {
+    this.until.clear();
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+}
+
 export class OverLimitCache implements RateLimiter {
-  /** Cache key → when the subject's window has room again (clock ms). Oldest entries first. */
-  private readonly refusedUntil = new Map<string, number>();
+  private readonly refused: RefusedUntil;
 
   constructor(
     private readonly inner: RateLimiter,
     private readonly clock: Clock,
     /** The limits whose slots are never released: only these are remembered. */
     private readonly neverReleased: ReadonlySet<LimitSubject['limit']>,
-    private readonly maxEntries = 10_000,
-  ) {}
+    maxEntries = 10_000,
+  ) {
+    this.refused = new RefusedUntil(clock, maxEntries);
+  }
+
   /** Forgets every cached refusal (the sandbox's reset, which also empties the windows behind them). */
   clear(): void {
-    this.refusedUntil.clear();
+    this.refused.clear();
   }
 
   async reserve(subject: LimitSubject, limit: Limit): Promise<LimitDecision> {
     if (!this.neverReleased.has(subject.limit)) return this.inner.reserve(subject, limit);
     const key = `${limit.text}:${JSON.stringify(subject)}`;
+    const left = this.refused.refusedForMs(key);
+    if (left !== undefined) return { allowed: false, retryAfterMs: left };
     const now = this.clock.now();
-    const until = this.refusedUntil.get(key);
-    if (until !== undefined) {
-      if (now < until) return { allowed: false, retryAfterMs: until - now };
-      this.refusedUntil.delete(key);
-    }
     const decision = await this.inner.reserve(subject, limit);
     // Counted from before the call, the memory ends no later than the shared limiter's refusal does
     // (with several rules, each full window stays full at least until its own wait is over).
-    if (!decision.allowed) this.remember(key, now + decision.retryAfterMs, now);
+    if (!decision.allowed) this.refused.remember(key, decision.retryAfterMs, now);
     return decision;
   }
 
@@ -48,19 +104,6 @@ export class OverLimitCache implements RateLimiter {
 
   /** How many subjects are remembered now (for tests and metrics). */
   get size(): number {
-    return this.refusedUntil.size;
-  }
-
-  private remember(key: string, until: number, now: number): void {
-    if (this.refusedUntil.size >= this.maxEntries) {
-      for (const [old, at] of this.refusedUntil) if (at <= now) this.refusedUntil.delete(old);
-    }
-    // Still full of live refusals: forget the oldest (it is only asked of Redis again).
-    while (this.refusedUntil.size >= this.maxEntries) {
-      const oldest = this.refusedUntil.keys().next().value;
-      if (oldest === undefined) break;
-      this.refusedUntil.delete(oldest);
-    }
-    this.refusedUntil.set(key, until);
+    return this.refused.size;
   }
 }

@@ -2,9 +2,11 @@
 // racing requests take turns; the rate limits (codes sent per number and per caller, wrong codes per
 // number) are reserved before the costly work and given back when it turns out not to count.
 
+import type { Clock } from '../clock';
 import { type Limit, lockTimings } from '../config';
-import { type ApiError, errors } from '../errors';
+import { type ApiError, errors, withoutStack } from '../errors';
 import { type LimitSubject, limits, type RateLimiter, type Reservation } from '../store/limiter';
+import { RefusedUntil } from '../store/over-limit-cache';
 import type { LimitGuard, VerificationRecord, VerificationStore } from '../store/store';
 import type { AbuseGuard } from './abuse-guard';
 import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './types';
@@ -24,6 +26,15 @@ export interface Lease {
   record?: VerificationRecord;
 }
 
+/**
+ * How long this instance believes, without asking Redis, that a number's full window (the lock's guard)
+ * still refuses. Its slots can be given back by another instance (a start Vonage refused), so the belief
+ * is kept short: at most this long after Redis said so, and forgotten at once when this instance gives a
+ * slot of that number back. A flood of requests for a limited number then costs one Redis call per
+ * second instead of one per request; a slot freed elsewhere is seen up to this much later.
+ */
+export const NUMBER_REFUSAL_MEMORY_MS = 1_000;
+
 export class NumberGate {
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
@@ -31,13 +42,18 @@ export class NumberGate {
   /** Locks held by requests of this process, by caller and number: their waiters here are woken at release. */
   private readonly held = new Map<string, Promise<void>>();
 
+  /** Numbers whose guard refused lately (see NUMBER_REFUSAL_MEMORY_MS). */
+  private readonly refused: RefusedUntil;
+
   constructor(
     private readonly store: VerificationStore,
     private readonly limiter: RateLimiter,
     private readonly settings: ServiceSettings,
     private readonly onFunnel: (caller: string, event: FunnelEvent) => void,
+    private readonly clock: Clock,
     private readonly guard?: AbuseGuard,
   ) {
+    this.refused = new RefusedUntil(clock);
     const timings = lockTimings(settings.vonageTimeoutMs);
     this.lockTtlMs = timings.ttlMs;
     this.lockWaitMs = timings.waitMs;
@@ -92,8 +108,25 @@ export class NumberGate {
     try {
       return await work(attempt);
     } finally {
-      if (!attempt.maybeSent) await this.releaseAll(ctx, sends);
+      if (!attempt.maybeSent) {
+        await this.releaseAll(ctx, sends);
+        this.forgetRefusal(ctx, phoneNumber);
+      }
     }
+  }
+
+  /** Forgets every remembered refusal (the sandbox's reset empties the windows behind them). */
+  forgetRefusals(): void {
+    this.refused.clear();
+  }
+
+  private refusalKey(ctx: CallContext, phoneNumber: string, guard: Guard): string {
+    return `${guard.what}:${guard.rule.text}:${ctx.caller}\u0000${phoneNumber}`;
+  }
+
+  /** This instance gave a send slot of the number back: a refusal it remembers for it may be wrong now. */
+  private forgetRefusal(ctx: CallContext, phoneNumber: string): void {
+    this.refused.forget(this.refusalKey(ctx, phoneNumber, this.sendsGuard(ctx, phoneNumber)));
   }
 
   /**
@@ -117,14 +150,21 @@ export class NumberGate {
   ): Promise<T> {
     const deadline = Date.now() + this.lockWaitMs;
     const local = `${ctx.caller}\u0000${phoneNumber}`;
+    const refusal = guard ? this.refusalKey(ctx, phoneNumber, guard) : undefined;
+    const remembered = refusal === undefined ? undefined : this.refused.refusedForMs(refusal);
+    if (guard && remembered !== undefined) throw this.limited(ctx, guard.what, guard.rule, remembered);
     let contended = false;
     let backoff = 25;
     for (;;) {
       const asked = contended && guard?.reserve ? { ...guard, reserve: false } : guard;
       const options = { ...(asked ? { guard: asked } : {}), ...(waiting.read ? { read: waiting.read } : {}) };
+      const at = this.clock.now();
       const lease = await this.store.lock(ctx.caller, phoneNumber, this.lockTtlMs, options);
-      if ('limitedForMs' in lease)
+      if ('limitedForMs' in lease) {
+        if (refusal !== undefined)
+          this.refused.remember(refusal, lease.limitedForMs, at, NUMBER_REFUSAL_MEMORY_MS);
         throw this.limited(ctx, guard?.what ?? 'number', guard?.rule, lease.limitedForMs);
+      }
       if ('token' in lease) {
         const { reservation, record } = lease;
         const held: Lease = {
@@ -200,6 +240,7 @@ export class NumberGate {
       return taken;
     } catch (error) {
       await this.releaseAll(ctx, taken);
+      if (taken.length > 0) this.forgetRefusal(ctx, phoneNumber);
       throw error;
     }
   }
@@ -228,7 +269,7 @@ export class NumberGate {
       caller: `codes sent by this caller${text}`,
       failed: `wrong codes for this number${text}`,
     }[what];
-    return errors.rateLimited(retryAfterMs / 1000, description);
+    return withoutStack(() => errors.rateLimited(retryAfterMs / 1000, description));
   }
 
   /** Refunds are best effort: a failure here must not hide the answer the caller is owed. */

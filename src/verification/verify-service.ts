@@ -45,7 +45,7 @@ export class VerifyService {
     this.records = new Records(deps.store, deps.clock, funnel, async (record, status) => {
       await guard?.finished(record, status);
     });
-    this.gate = new NumberGate(deps.store, deps.limiter, deps.settings, funnel, guard);
+    this.gate = new NumberGate(deps.store, deps.limiter, deps.settings, funnel, deps.clock, guard);
     this.budget = new VonageBudget(
       deps.gateway,
       deps.limiter,
@@ -196,6 +196,11 @@ export class VerifyService {
         return { requestId: record.requestId };
       });
     });
+  }
+
+  /** Forgets the refusals remembered for limited numbers (the sandbox's reset empties their windows). */
+  forgetRefusals(): void {
+    this.gate.forgetRefusals();
   }
 
   /**
