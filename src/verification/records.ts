@@ -41,7 +41,7 @@ export class Records {
     private readonly store: VerificationStore,
     private readonly clock: Clock,
     private readonly onFunnel: (caller: string, event: FunnelEvent) => void,
-    /** Hears every verification that finishes, with how (the abuse guard counts outcomes). */
+    /** Hears every verification that finishes, with how (the abuse guard counts outcomes). Never throws. */
     private readonly onFinished: (
       record: VerificationRecord,
       status: VerificationStatus,
@@ -134,9 +134,11 @@ export class Records {
       finishedAt,
       ...(type ? { events: withEvents(record.events, [{ at: finishedAt, type }]) } : {}),
     };
-    await this.store.update(done);
+    // The outcome is a fact (the provider or the clock said so) whether or not this write goes through,
+    // and the listener (the abuse guard, best effort, counting each code once) has keys of its own: both
+    // at once.
+    await Promise.all([this.store.update(done), this.onFinished(record, status)]);
     if (status === 'expired') this.onFunnel(record.caller, 'expired');
-    await this.onFinished(record, status);
     return done;
   }
 
