@@ -35,7 +35,7 @@ export class Outcomes {
   constructor(
     private readonly store: VerificationStore,
     /** The Vonage gateway a caller's calls go through (each counted against its budget). */
-    private readonly vonage: (ctx: CallContext) => VerifyGateway,
+    private readonly vonage: (ctx: CallContext, written?: Promise<unknown>) => VerifyGateway,
     private readonly clock: Clock,
     private readonly records: Records,
   ) {}
@@ -43,18 +43,24 @@ export class Outcomes {
   /**
    * Runs one provider call on a verification with its mark written first (nothing is called when the
    * store cannot take it). A definite failure clears the mark; a lost answer leaves it for the next
-   * request. The caller clears it on success by writing the record (finish, or `clear`).
+   * request. The caller clears it on success by writing the record (finish, or `clear`). `send` gets the
+   * mark's write and must make the call wait for it (`VonageBudget.for(ctx, written)`: the call's
+   * budget is asked for meanwhile).
    */
   async call<T>(
     ctx: CallContext,
     record: VerificationRecord,
     operation: Operation,
-    send: () => Promise<T>,
+    send: (written: Promise<unknown>) => Promise<T>,
   ): Promise<T> {
-    if (record.test) return send();
-    await this.store.update({ ...record, unknownOutcome: { operation, at: this.clock.now() } });
+    if (record.test) return send(Promise.resolve());
+    const marked = this.store.update({ ...record, unknownOutcome: { operation, at: this.clock.now() } });
+    const sent = send(marked);
+    sent.catch(() => {});
+    // A mark that could not be written: nothing was called (the call waited for it), nothing to clear.
+    await marked;
     try {
-      return await send();
+      return await sent;
     } catch (error) {
       if (!isOutcomeUnknown(error)) await this.clear(ctx, record);
       else

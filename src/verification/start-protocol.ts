@@ -35,7 +35,8 @@ export class StartProtocol {
   constructor(
     private readonly store: VerificationStore,
     /** Vonage as the calling caller sees it (each call takes its budget first). */
-    private readonly vonage: (ctx: CallContext) => VerifyGateway,
+    /** `written`: a store write the call must wait for (see VonageBudget.for). */
+    private readonly vonage: (ctx: CallContext, written?: Promise<unknown>) => VerifyGateway,
     private readonly clock: Clock,
     private readonly settings: ServiceSettings,
     private readonly records: Records,
@@ -93,8 +94,8 @@ export class StartProtocol {
   }
 
   /**
-   * One start at Vonage, its intent written first: a store that cannot take that write refuses here,
-   * before any code is sent. A lost answer (timeout, reset) leaves the outcome unknown: a code may be on
+   * One start at Vonage, its intent written first (its budget asked for meanwhile): a store that cannot
+   * take that write refuses here, before any code is sent. A lost answer (timeout, reset) leaves the outcome unknown: a code may be on
    * its way under an id we never saw, so the intent stays (and the number is marked), and the status 10
    * that a retry gets is then adopted as ours. A definite answer without a new verification clears it.
    */
@@ -105,9 +106,14 @@ export class StartProtocol {
   ): Promise<StartOutcome> {
     const intentAt = this.clock.now();
     const memoryMs = this.uncertainStartMemoryMs(ctx, params);
-    await this.store.noteStartIntent(ctx.caller, params.phoneNumber, intentAt, memoryMs);
+    const intent = this.store.noteStartIntent(ctx.caller, params.phoneNumber, intentAt, memoryMs);
+    // The call's budget is asked for while the intent is written; the call waits for both.
+    const started = this.vonage(ctx, intent).start(params);
+    started.catch(() => {});
+    // An intent that could not be written: nothing was started (the call waited for it), nothing to clear.
+    await intent;
     try {
-      const outcome = await this.vonage(ctx).start(params);
+      const outcome = await started;
       if (outcome.kind === 'started') attempt.maybeSent = true;
       else await this.clearIntent(ctx, params.phoneNumber);
       return outcome;
@@ -149,7 +155,7 @@ export class StartProtocol {
         ? await this.notOurs(ctx, inFlight.requestId)
         : errors.concurrentVerification();
     }
-    const cancel = () => this.vonage(ctx).cancel(own.requestId);
+    const cancel = (marked?: Promise<unknown>) => this.vonage(ctx, marked).cancel(own.requestId);
     // A pending record is marked first, so a cancel whose answer is lost is resolved later (outcomes.ts).
     const cancelled =
       own.status === 'pending' ? await this.outcomes.call(ctx, own, 'cancel', cancel) : await cancel();

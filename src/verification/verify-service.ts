@@ -55,7 +55,7 @@ export class VerifyService {
       },
       (caller) => deps.onFunnel?.(caller, 'rate_limited'),
     );
-    const vonage = (ctx: CallContext) => this.budget.for(ctx);
+    const vonage = (ctx: CallContext, written?: Promise<unknown>) => this.budget.for(ctx, written);
     this.outcomes = new Outcomes(deps.store, vonage, deps.clock, this.records);
     const { store, clock, settings } = deps;
     this.starts = new StartProtocol(store, vonage, clock, settings, this.records, this.outcomes);
@@ -112,8 +112,8 @@ export class VerifyService {
     return this.withPending(ctx, ref, guard, ended, async (record) => {
       const outcome = record.test
         ? this.records.checkTestCode(this.deps.settings.testNumbers.get(record.phoneNumber) ?? '', code)
-        : await this.outcomes.call(ctx, record, 'check', () =>
-            this.budget.for(ctx).check(record.requestId, code),
+        : await this.outcomes.call(ctx, record, 'check', (marked) =>
+            this.budget.for(ctx, marked).check(record.requestId, code),
           );
       switch (outcome.kind) {
         case 'verified': {
@@ -149,8 +149,8 @@ export class VerifyService {
     return this.withPending(ctx, ref, undefined, ended, async (record) => {
       const outcome = record.test
         ? { kind: 'done' as const }
-        : await this.outcomes.call(ctx, record, 'cancel', () =>
-            this.budget.for(ctx).cancel(record.requestId),
+        : await this.outcomes.call(ctx, record, 'cancel', (marked) =>
+            this.budget.for(ctx, marked).cancel(record.requestId),
           );
       if (outcome.kind === 'refused') {
         await this.outcomes.clear(ctx, record);
@@ -173,7 +173,8 @@ export class VerifyService {
       if (settled.kind === 'pending' && settled.triggered) return { requestId: record.requestId };
       // A resend costs like a send, so it counts against the same limits.
       return this.gate.withSends(ctx, record.phoneNumber, async (attempt) => {
-        const trigger = () => this.budget.for(ctx).triggerNextEvent(record.requestId);
+        const trigger = (marked: Promise<unknown>) =>
+          this.budget.for(ctx, marked).triggerNextEvent(record.requestId);
         const outcome = await this.outcomes.call(ctx, record, 'trigger', trigger).catch((error: unknown) => {
           // A lost answer may have sent a code: it keeps its send slot.
           attempt.maybeSent = isOutcomeUnknown(error);

@@ -6,7 +6,7 @@
 
 import type { Limit } from '../config';
 import { errors } from '../errors';
-import { limits, type RateLimiter } from '../store/limiter';
+import { limits, type RateLimiter, type Reservation } from '../store/limiter';
 import type { VerifyGateway } from '../vonage/gateway';
 import type { CallContext } from './types';
 
@@ -29,11 +29,15 @@ export class VonageBudget {
     this.account = { rules: [{ count, windowMs: 1000, text: `${count}/1s` }], text: `${count}/1s` };
   }
 
-  /** Vonage as one caller sees it: each call first takes its place in both budgets. */
-  for(ctx: CallContext): VerifyGateway {
+  /**
+   * Vonage as one caller sees it: each call first takes its place in both budgets. `written`: a store
+   * write the call depends on (a start's intent, a call's mark), asked for meanwhile: the call waits for
+   * both, and a write that fails gives the budget back and is what the call throws.
+   */
+  for(ctx: CallContext, written?: Promise<unknown>): VerifyGateway {
     const { gateway } = this;
     const then = async <T>(call: () => Promise<T>): Promise<T> => {
-      await this.take(ctx);
+      await (written ? this.takeWith(ctx, written) : this.take(ctx));
       return call();
     };
     return {
@@ -50,8 +54,19 @@ export class VonageBudget {
     };
   }
 
+  /** The budget and the write together (independent keys, so in parallel). */
+  private async takeWith(ctx: CallContext, written: Promise<unknown>): Promise<void> {
+    const [taken, stored] = await Promise.allSettled([this.take(ctx), written]);
+    if (stored.status === 'rejected') {
+      // The call is not made, so it is not counted.
+      if (taken.status === 'fulfilled') await this.giveBack(ctx, taken.value);
+      throw stored.reason;
+    }
+    if (taken.status === 'rejected') throw taken.reason;
+  }
+
   /** The caller's budget first (one caller cannot fill the account's alone), then the account's. */
-  private async take(ctx: CallContext): Promise<void> {
+  private async take(ctx: CallContext): Promise<Reservation[]> {
     const own = await this.limiter.reserve(
       limits.vonageCallsPerCaller(ctx.caller),
       this.settings.callsPerCaller,
@@ -64,13 +79,19 @@ export class VonageBudget {
       );
     }
     const shared = await this.limiter.reserve(limits.vonageCallsOfAccount(), this.account);
-    if (shared.allowed) return;
+    if (shared.allowed) return [own.reservation, shared.reservation];
     // Not made, so not counted against the caller either.
-    await this.limiter.release(own.reservation).catch((error: unknown) => {
-      ctx.log.warn({ err: error }, 'could not give a Vonage call slot back');
-    });
+    await this.giveBack(ctx, [own.reservation]);
     this.onRefused(ctx.caller, 'account');
     ctx.log.warn('VONAGE_MAX_REQUESTS_PER_SECOND reached: call not made');
     throw errors.upstreamUnavailable(1);
+  }
+
+  private async giveBack(ctx: CallContext, taken: Reservation[]): Promise<void> {
+    for (const reservation of taken) {
+      await this.limiter.release(reservation).catch((error: unknown) => {
+        ctx.log.warn({ err: error }, 'could not give a Vonage call slot back');
+      });
+    }
   }
 }
