@@ -12,6 +12,7 @@ import { type Config, lockTimings } from './config';
 import { createApp } from './http/app';
 import { mountDocs } from './http/docs/page';
 import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
+import { RefusalLog } from './http/refusal-log';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
@@ -124,8 +125,11 @@ export async function compose(
       : vonage.simulatorV2
         ? sandboxInboxV2(vonage.simulatorV2, clearAll)
         : undefined;
+  // Folds refusals' completion lines in floods; its last count is written when the service closes.
+  const refusalLog = new RefusalLog(logger);
   const app = createApp({
     config,
+    refusalLog,
     service,
     store,
     limiter: authLimiter,
@@ -159,6 +163,7 @@ export async function compose(
     vonageHost: vonage.host,
     close: async () => {
       if (sweeper) clearInterval(sweeper);
+      refusalLog.close();
       if (redis) {
         // QUIT lets queued replies drain; when Redis is away it fails at once, and disconnect() also
         // stops the reconnect timer, which would otherwise keep the process alive.

@@ -126,7 +126,9 @@ export function textLine(json: string): string {
   const request =
     req && res
       ? ` ${String(req.method)} ${String(req.url)} ${String(res.statusCode)} ${String(entry.responseTime)}ms`
-      : '';
+      : res
+        ? ` ${String(res.statusCode)}`
+        : '';
   const fields = Object.entries(entry)
     .filter(([key]) => !SHOWN_APART.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);

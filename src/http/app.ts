@@ -30,6 +30,7 @@ import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './
 import { createErrorHandler } from './error-handler';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
+import { RefusalLog } from './refusal-log';
 import { requestLogger } from './request-log';
 import { API_BASE, methodsAt } from './routes';
 import { securityHeaders } from './security-headers';
@@ -55,6 +56,8 @@ export interface AppDeps {
   sandbox?: SandboxInbox;
   /** Vonage's Verify v2 callbacks; without it the webhook refuses every callback. */
   webhook?: WebhookOptions;
+  /** Folds the completion lines of refusals in floods (one of its own when not given). */
+  refusalLog?: RefusalLog;
   /** The OpenAPI document and its interactive page, when built. */
   docs?: (app: Express) => void;
 }
@@ -66,7 +69,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false);
 
-  app.use(requestLogger(app, deps.logger), observeRequests(metrics), securityHeaders());
+  const refusals = deps.refusalLog ?? new RefusalLog(deps.logger);
+  app.use(requestLogger(app, deps.logger, refusals), observeRequests(metrics), securityHeaders());
   // Answers under /api carry phone numbers: no cache (browser, proxy, CDN) may keep one, errors included.
   app.use(API_BASE, (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../logger';
+import type { RefusalLog } from './refusal-log';
 
 declare module 'http' {
   interface IncomingMessage {
@@ -50,8 +51,13 @@ export function requestLogsAt(req: Request, level: string): boolean {
   return base?.isLevelEnabled(level) === true;
 }
 
-/** The completion line: info, or error with `err` for a 5xx (or a response that failed). */
-function logCompletion(logger: Logger, res: TimedResponse): void {
+/**
+ * The completion line: info, or error with `err` for a 5xx (or a response that failed). Refusals (401,
+ * 429) in a flood are folded by `refusals` into a count on a later line (refusal-log.ts).
+ */
+function logCompletion(logger: Logger, refusals: RefusalLog, res: TimedResponse): void {
+  const folded = res.err === undefined ? refusals.admit(res.statusCode) : 0;
+  if (folded === undefined) return;
   const req = res.req;
   const fields = {
     reqId: req.id,
@@ -59,6 +65,7 @@ function logCompletion(logger: Logger, res: TimedResponse): void {
     req: { id: req.id, method: req.method, url: req.originalUrl.split('?')[0] },
     res: { statusCode: res.statusCode },
     responseTime: Date.now() - (res[STARTED] ?? Date.now()),
+    ...(folded > 0 ? { folded } : {}),
   };
   if (res.err !== undefined || res.statusCode >= 500) {
     const err = res.err ?? new Error(`failed with status code ${res.statusCode}`);
@@ -69,11 +76,11 @@ function logCompletion(logger: Logger, res: TimedResponse): void {
 }
 
 /** The request-logging middleware of `app` (installs the lazy `req.log` on it). */
-export function requestLogger(app: Express, logger: Logger): RequestHandler {
+export function requestLogger(app: Express, logger: Logger, refusals: RefusalLog): RequestHandler {
   installLazyLog(app, logger);
   // One function for every request: `this` is the response that closed.
   function onClose(this: TimedResponse): void {
-    logCompletion(logger, this);
+    logCompletion(logger, refusals, this);
   }
   return (req: Request, res: Response, next: NextFunction) => {
     const given = req.headers['x-request-id'];
