@@ -3,6 +3,7 @@
 // gave, and /readyz must say it is not ready. Against a redis-server of this suite's own, driven with
 // CONFIG SET maxmemory 1 (every write that needs memory is refused with OOM) and REPLICAOF.
 
+import * as scripts from '../../src/store/redis/scripts';
 import { type DelayProxy, startDelayProxy } from '../support/delay-proxy';
 import { codeFor, type Harness, startHarness, ukMobile } from '../support/harness';
 import { pollUntil } from '../support/net';
@@ -36,6 +37,19 @@ test('the server is Redis 7, which judges declared (#!lua) scripts before runnin
   const info = String(await redis.command('INFO', 'server'));
   expect(info).toMatch(/redis_version:7\./);
   expect(String(await redis.command('CONFIG', 'GET', 'maxmemory-policy'))).toContain('noeviction');
+});
+
+test('every Lua script is declared (#!lua), and only those that read and delete may run on a full Redis', () => {
+  const all = Object.entries(scripts).filter(
+    (entry): entry is [string, scripts.LuaScript] =>
+      typeof entry[1] === 'object' && entry[1] !== null && 'source' in entry[1],
+  );
+  expect(all.length).toBeGreaterThan(10);
+  const firstLines = Object.fromEntries(all.map(([name, script]) => [name, script.source.split('\n')[0]]));
+  for (const [name, line] of Object.entries(firstLines))
+    expect([name, line?.startsWith('#!lua')]).toEqual([name, true]);
+  const allowOom = Object.keys(firstLines).filter((name) => firstLines[name]?.includes('allow-oom'));
+  expect(allowOom.sort()).toEqual(['IDEMPOTENCY_RELEASE', 'TAKE_DUE', 'UNLOCK']);
 });
 
 test('full Redis: request-token answers 503 store_unavailable and starts nothing at Vonage; once Redis has room, the same numbers start normally', async () => {

@@ -7,7 +7,7 @@
 // READONLY on a replica, so it never half-runs. An undeclared script is only stopped at its first write
 // that needs memory, after its first writes went through (ZREMRANGEBYSCORE frees memory, so it passes):
 // the lock was then taken and a code sent for a verification the store could not record.
-// UNLOCK and IDEMPOTENCY_RELEASE only delete, so they declare `allow-oom`: a full Redis must still let
+// UNLOCK, IDEMPOTENCY_RELEASE and TAKE_DUE only read and delete, so they declare `allow-oom`: a full Redis must still let
 // a lock or an Idempotency-Key lease go.
 
 import { createHash } from 'node:crypto';
@@ -169,7 +169,8 @@ same clock that started it.
  * Returns {kind (0 passed, 1 blocked, 2 velocity full), ms (block left, or velocity wait), started
  * (1: this call began the block), settled, verified, block ms left}.
  */
-export const GUARD_ADMIT = lua(`${WINDOW_WAIT}
+export const GUARD_ADMIT = lua(`#!lua
+${WINDOW_WAIT}
 local now = tonumber(ARGV[1])
 local block_ms, started, settled, verified = 0, 0, 0, 0
 if ARGV[3] == '1' then
@@ -204,7 +205,7 @@ return {0, 0, started, settled, verified, block_ms}
  * Records one outcome in a scope (same slot): KEYS[1] settled, KEYS[2] verified; ARGV now, request
  * id, verified (0/1), window ms. Members are request ids, so a repeat changes nothing.
  */
-export const GUARD_SETTLE = lua(`
+export const GUARD_SETTLE = lua(`#!lua
 local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[4])
 redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2]) end
@@ -232,7 +233,7 @@ return 1
  * Takes up to ARGV[2] members of the sorted set KEYS[1] scored at or before ARGV[1] (now): returns
  * them and removes them in one step, so each is handed to exactly one instance.
  */
-export const TAKE_DUE = lua(`
+export const TAKE_DUE = lua(`#!lua flags=allow-oom
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
 return due
