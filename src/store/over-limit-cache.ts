@@ -15,12 +15,17 @@ import type { LimitDecision, LimitSubject, RateLimiter, Reservation } from './li
 
 /** Subjects refused until a moment on the clock, at most `maxEntries` of them. */
 export class RefusedUntil {
-  /** Key → when the subject's window has room again, and until when that is believed (clock ms). */
-  private readonly until = new Map<string, { at: number; believedUntil: number }>();
+  /**
+   * Key → when the subject's window has room again, until when that is believed (clock ms), and
+   * whether one request is asking the shared limiter again now (the others keep the belief meanwhile).
+   */
+  private readonly until = new Map<string, { at: number; believedUntil: number; refreshing: boolean }>();
 
   constructor(
     private readonly clock: Clock,
     private readonly maxEntries = 10_000,
+    /** When a belief runs out, one request asks again and the others are refused for this long meanwhile. */
+    private readonly refreshMs = 0,
   ) {}
 
   /** How long `key` is still refused (ms), or undefined when it is not known to be. */
@@ -29,6 +34,13 @@ export class RefusedUntil {
     if (until === undefined) return undefined;
     const now = this.clock.now();
     if (now < until.at && now < until.believedUntil) return until.at - now;
+    if (now < until.at && !until.refreshing && this.refreshMs > 0) {
+      // This request asks the shared limiter; the requests that arrive before its answer keep the
+      // belief (a flood would otherwise send every request in flight to Redis at once).
+      until.refreshing = true;
+      until.believedUntil = now + this.refreshMs;
+      return undefined;
+    }
     this.until.delete(key);
     return undefined;
   }
@@ -51,7 +63,7 @@ export class RefusedUntil {
       this.until.delete(oldest);
     }
     this.until.delete(key);
-    this.until.set(key, { at: from + ms, believedUntil: from + Math.min(ms, believeMs) });
+    this.until.set(key, { at: from + ms, believedUntil: from + Math.min(ms, believeMs), refreshing: false });
   }
 
   forget(key: string): void {

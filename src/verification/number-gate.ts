@@ -30,10 +30,14 @@ export interface Lease {
  * How long this instance believes, without asking Redis, that a number's full window (the lock's guard)
  * still refuses. Its slots can be given back by another instance (a start Vonage refused), so the belief
  * is kept short: at most this long after Redis said so, and forgotten at once when this instance gives a
- * slot of that number back. A flood of requests for a limited number then costs one Redis call per
- * second instead of one per request; a slot freed elsewhere is seen up to this much later.
+ * slot of that number back. A flood of requests for a limited number then costs about one Redis call per
+ * second instead of one per request; a slot freed elsewhere is seen up to this much later. The last
+ * fifth of it is the refresh: the first request after the belief's 800 ms asks Redis, and those arriving
+ * before its answer (200 ms at most) are still refused from memory, so a flood does not send every
+ * request in flight to Redis at once.
  */
 export const NUMBER_REFUSAL_MEMORY_MS = 1_000;
+export const NUMBER_REFUSAL_REFRESH_MS = NUMBER_REFUSAL_MEMORY_MS / 5;
 
 export class NumberGate {
   private readonly lockTtlMs: number;
@@ -53,7 +57,7 @@ export class NumberGate {
     private readonly clock: Clock,
     private readonly guard?: AbuseGuard,
   ) {
-    this.refused = new RefusedUntil(clock);
+    this.refused = new RefusedUntil(clock, 10_000, NUMBER_REFUSAL_REFRESH_MS);
     const timings = lockTimings(settings.vonageTimeoutMs);
     this.lockTtlMs = timings.ttlMs;
     this.lockWaitMs = timings.waitMs;
@@ -162,10 +166,17 @@ export class NumberGate {
       const lease = await this.store.lock(ctx.caller, phoneNumber, this.lockTtlMs, options);
       if ('limitedForMs' in lease) {
         if (refusal !== undefined)
-          this.refused.remember(refusal, lease.limitedForMs, at, NUMBER_REFUSAL_MEMORY_MS);
+          this.refused.remember(
+            refusal,
+            lease.limitedForMs,
+            at,
+            NUMBER_REFUSAL_MEMORY_MS - NUMBER_REFUSAL_REFRESH_MS,
+          );
         throw this.limited(ctx, guard?.what ?? 'number', guard?.rule, lease.limitedForMs);
       }
       if ('token' in lease) {
+        // Let in: the window has room (again); requests that were still refused from memory ask too.
+        if (refusal !== undefined) this.refused.forget(refusal);
         const { reservation, record } = lease;
         const held: Lease = {
           contended,

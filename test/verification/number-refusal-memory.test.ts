@@ -12,7 +12,11 @@ import type { ApiError } from '../../src/errors';
 import { limits, type RateLimiter } from '../../src/store/limiter';
 import { RedisKeys } from '../../src/store/redis/keys';
 import type { LockResult, VerificationStore } from '../../src/store/store';
-import { NUMBER_REFUSAL_MEMORY_MS, NumberGate } from '../../src/verification/number-gate';
+import {
+  NUMBER_REFUSAL_MEMORY_MS,
+  NUMBER_REFUSAL_REFRESH_MS,
+  NumberGate,
+} from '../../src/verification/number-gate';
 import type { ServiceSettings } from '../../src/verification/types';
 import { startPair, ukMobile } from '../support/harness';
 
@@ -34,13 +38,13 @@ describe('over HTTP, two instances on one Redis', () => {
       await redis.del(new RedisKeys(a.prefix).limit(limits.sendsPerNumber('alpha', phoneNumber)));
 
       // a still believes its refusal, with the wait counted down on the clock; b asks Redis.
-      a.clock.advance(NUMBER_REFUSAL_MEMORY_MS - 1);
+      a.clock.advance(NUMBER_REFUSAL_MEMORY_MS - NUMBER_REFUSAL_REFRESH_MS - 1);
       const remembered = await a.as('alpha').post('/api/request-token', { phoneNumber });
       expect(remembered.status).toBe(429);
       expect(Number(remembered.headers['retry-after'])).toBe(3600);
       expect((await b.as('alpha').post('/api/request-token', { phoneNumber })).status).not.toBe(429);
 
-      // A second after Redis refused, a asks again.
+      // Once the belief runs out, a asks again.
       a.clock.advance(1);
       expect((await a.as('alpha').post('/api/request-token', { phoneNumber })).status).not.toBe(429);
     } finally {
@@ -100,7 +104,7 @@ describe('the gate', () => {
     const phoneNumber = ukMobile();
 
     expect(await refusedFor(gate, phoneNumber)).toBe(3600);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 19; i++) {
       clock.advance(40);
       expect(await refusedFor(gate, phoneNumber)).toBe(3600);
     }
@@ -115,6 +119,31 @@ describe('the gate', () => {
     expect(state.releases).toBeGreaterThan(0);
     expect(await refusedFor(gate, phoneNumber)).toBeUndefined();
     expect(state.locks).toBe(3);
+  });
+
+  test('when the belief runs out one request asks the store; the others in flight are still refused', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const { state, store, limiter } = fakes();
+    let answer: (result: LockResult) => void = () => {};
+    const gate = new NumberGate(store, limiter, settings, () => {}, clock);
+    const phoneNumber = ukMobile();
+    await refusedFor(gate, phoneNumber);
+    clock.advance(NUMBER_REFUSAL_MEMORY_MS - NUMBER_REFUSAL_REFRESH_MS);
+    const slow = store.lock;
+    store.lock = () => {
+      state.locks++;
+      return new Promise<LockResult>((resolve) => (answer = resolve));
+    };
+    const asking = refusedFor(gate, phoneNumber);
+    const others = await Promise.all([1, 2, 3, 4].map(() => refusedFor(gate, phoneNumber)));
+    expect(others).toEqual([3600, 3600, 3600, 3600]);
+    expect(state.locks).toBe(2);
+    answer({ limitedForMs: 3_000_000 });
+    expect(await asking).toBe(3000);
+    store.lock = slow;
+    // The fresh answer is believed again.
+    expect(await refusedFor(gate, phoneNumber)).toBe(3000);
+    expect(state.locks).toBe(2);
   });
 
   test('the memory ends a second after the store refused, and forgetRefusals ends it at once', async () => {
