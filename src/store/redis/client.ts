@@ -3,6 +3,7 @@
 // forever in the background so the service heals by itself when Redis returns.
 
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import { coalesceWrites } from './write-coalescing';
 
 export type RedisClient = Redis | Cluster;
 
@@ -24,7 +25,11 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
     retryStrategy,
     lazyConnect: true,
   };
-  if (!settings.cluster) return new Redis(settings.url, common);
+  if (!settings.cluster) {
+    const client = new Redis(settings.url, common);
+    coalesceWrites(client);
+    return client;
+  }
   const urls = settings.url.split(',').map((seed) => {
     const text = seed.trim();
     return new URL(text.includes('://') ? text : `redis://${text}`);
@@ -35,7 +40,7 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
   // uses, or the client would speak plain text to a TLS port (and leak the password on another).
   const first = urls[0];
   const tls = urls.some((url) => url.protocol === 'rediss:');
-  return new Cluster(seeds, {
+  const cluster = new Cluster(seeds, {
     enableOfflineQueue: false,
     lazyConnect: true,
     clusterRetryStrategy: retryStrategy,
@@ -46,6 +51,8 @@ export function createRedisClient(settings: RedisSettings): RedisClient {
       ...(tls ? { tls: {} } : {}),
     },
   });
+  cluster.on('+node', (node: Redis) => coalesceWrites(node));
+  return cluster;
 }
 
 /** Connects once at start-up; a Redis that is down now still lets the process start (readyz says 503). */
