@@ -8,7 +8,7 @@ import { compose } from './compose';
 import { ConfigError, loadConfig, shutdownGraceMs } from './config';
 import { startupFacts, startupSummary, textLogStream } from './console';
 import { createHttpServer } from './http/http-server';
-import { createLogger } from './logger';
+import { batchedStdout, createLogger } from './logger';
 import { API_VERSION } from './version';
 import { installSdkFetch } from './vonage/sdk-fetch';
 
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   }
   // A person at a terminal gets a summary and text lines; anything else (containers, pipes) JSON lines.
   const terminal = process.stdout.isTTY === true;
-  const logger = createLogger(config.LOG_LEVEL, terminal ? textLogStream(process.stdout) : undefined);
+  const logger = createLogger(config.LOG_LEVEL, terminal ? textLogStream(process.stdout) : batchedStdout());
 
   // The SDK calls the global fetch and takes no fetch, agent or dispatcher of its own: one keep-alive pool
   // with a ceiling, instead of a socket per call, for it and for any other fetch of the process.
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
       },
       `listening on :${port}`,
     );
+    // Log lines go out in batches (batchedStdout); the start-up line should not wait for one.
+    logger.flush();
     if (terminal) process.stdout.write(startupSummary(startupFacts(config, port, service.vonageHost)));
   });
 

@@ -94,6 +94,34 @@ test('a code requested before a restart verifies after it (SIGTERM, new process,
   expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
 }, 45_000);
 
+test('log lines are written in batches, yet the line of each request arrives within the batch wait and none is lost at SIGTERM', async () => {
+  const service = await launch();
+  const ids = Array.from({ length: 30 }, () => randomBytes(16).toString('hex'));
+  for (const id of ids) {
+    const res = await fetch(`${service.url}/api/verifications/${id}`, {
+      headers: { Authorization: `Bearer ${KEYS.alpha}` },
+    });
+    expect(res.status).toBe(404);
+  }
+  const answered = (line: { msg: string; url?: unknown; req?: unknown }) =>
+    ids.filter((id) => JSON.stringify(line).includes(id)).length;
+  await pollUntil('every request logged', () =>
+    service.logs.reduce((sum, line) => sum + answered(line), 0) >= ids.length ? true : undefined,
+  );
+  const more = randomBytes(16).toString('hex');
+  expect(
+    (
+      await fetch(`${service.url}/api/verifications/${more}`, {
+        headers: { Authorization: `Bearer ${KEYS.alpha}` },
+      })
+    ).status,
+  ).toBe(404);
+  expect(await service.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  const text = service.logs.map((line) => JSON.stringify(line)).join('\n');
+  expect(text).toContain(more);
+  expect(service.logs.map((line) => line.msg)).toContain('stopped');
+});
+
 test('SIGTERM with requests in flight: a slow one completes, a hung one gets its 504, new connections are refused, Redis is closed, exit 0', async () => {
   const service = await launch();
   // An idle keep-alive connection as well: shutdown must not wait for it.
