@@ -25,7 +25,7 @@ import type {
 } from '../store/guard';
 import type { RateLimiter, Reservation } from '../store/limiter';
 import type { VerificationRecord, VerificationStatus } from '../store/store';
-import { destinationOf } from './phone';
+import { DestinationCache } from './phone';
 import type { CallContext } from './types';
 
 export type GuardMode = 'enforce' | 'shadow' | 'off';
@@ -70,6 +70,8 @@ const SWEEP_BATCHES = 20;
 const BUSIEST = 20;
 
 export class AbuseGuard {
+  private readonly destinations = new DestinationCache();
+
   constructor(
     private readonly store: GuardStore,
     private readonly limiter: RateLimiter,
@@ -85,7 +87,7 @@ export class AbuseGuard {
    */
   async admit(ctx: CallContext, phoneNumber: string): Promise<Reservation[]> {
     const { settings } = this;
-    const destination = destinationOf(phoneNumber);
+    const destination = this.destinations.of(phoneNumber);
     const safelisted = settings.safelist.some((entry) => phoneNumber.startsWith(entry));
     const conversion: ConversionRule | undefined =
       settings.mode === 'off' || safelisted
@@ -261,7 +263,7 @@ export class AbuseGuard {
   }
 
   private pendingOf(record: VerificationRecord): PendingCode {
-    const { prefix, country } = destinationOf(record.phoneNumber);
+    const { prefix, country } = this.destinations.of(record.phoneNumber);
     return {
       requestId: record.requestId,
       prefix,

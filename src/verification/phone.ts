@@ -129,3 +129,28 @@ export interface Destination {
 export function destinationOf(e164: string): Destination {
   return { prefix: e164.slice(0, -3), country: parsePhoneNumberFromString(e164)?.country };
 }
+
+/**
+ * destinationOf, remembering the answers for recent numbers: one code's number is asked about when it is
+ * admitted, when its pending entry is written and when it settles, and each parse with the max metadata
+ * costs ~50 µs (docs/perf-profile.md). Exact (a number's country does not change); bounded: it forgets
+ * everything when full.
+ */
+export class DestinationCache {
+  private readonly known = new Map<string, Destination>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  of(e164: string): Destination {
+    const known = this.known.get(e164);
+    if (known) return known;
+    const destination = destinationOf(e164);
+    if (this.known.size >= this.capacity) this.known.clear();
+    this.known.set(e164, destination);
+    return destination;
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+}

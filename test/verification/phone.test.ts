@@ -5,7 +5,7 @@
 
 import examples from 'libphonenumber-js/examples.mobile.json';
 import { type CountryCode, getCountries, parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { parsePhone } from '../../src/verification/phone';
+import { DestinationCache, destinationOf, parsePhone } from '../../src/verification/phone';
 
 /** parsePhone as it was: isValid() and getType() asked for every number. */
 function askingBoth(input: string, country?: string) {
@@ -54,4 +54,22 @@ test('every country: valid, invalid and typed exactly as isValid() and getType()
   expect(compared).toBeGreaterThan(5000);
   expect(valid).toBeGreaterThan(1000);
   expect(invalid).toBeGreaterThan(1000);
+});
+
+test("the guard's destination cache answers as destinationOf does, for every country, and stays within its bound", () => {
+  const cache = new DestinationCache(50);
+  const numbers = getCountries().flatMap((country) => {
+    const example = (examples as Record<string, string>)[country];
+    const e164 = example === undefined ? undefined : parsePhoneNumberFromString(example, country)?.number;
+    return e164 === undefined ? [] : [e164];
+  });
+  expect(numbers.length).toBeGreaterThan(200);
+  // Twice over, so the second pass is answered from the cache where it still holds the number.
+  for (const e164 of [...numbers, ...numbers.slice(0, 40), ...numbers]) {
+    expect({ e164, got: cache.of(e164) }).toEqual({ e164, got: destinationOf(e164) });
+    expect(cache.size).toBeLessThanOrEqual(50);
+  }
+  // Shared calling codes are told apart by the full number, not the prefix alone.
+  expect(cache.of('+12025550123').country).toBe('US');
+  expect(cache.of('+14165550123').country).toBe('CA');
 });
