@@ -21,6 +21,11 @@ export function parseJson<T>(text: string): T | undefined {
   }
 }
 
+const requestIdOf = (answer: CallResult) =>
+  answer.status === 201 ? parseJson<{ requestId?: string }>(answer.body)?.requestId : undefined;
+const codeOf = (answer: CallResult) =>
+  answer.status === 200 ? parseJson<{ code?: string }>(answer.body)?.code : undefined;
+
 export class BenchRequests {
   private readonly authed: Record<string, string>;
   private readonly wrongKey: Record<string, string>;
@@ -45,21 +50,27 @@ export class BenchRequests {
   }
 
   async requestToken(w: Worker, label: string, phoneNumber: string): Promise<string | undefined> {
+    return requestIdOf(await this.start(w, label, phoneNumber));
+  }
+
+  async readCode(w: Worker, label: string, requestId: string): Promise<string | undefined> {
+    return codeOf(await this.codeAnswer(w, label, requestId));
+  }
+
+  private start(w: Worker, label: string, phoneNumber: string): Promise<CallResult> {
     const body = JSON.stringify({ phoneNumber });
-    const answer = await w.call(
+    return w.call(
       label,
       'main',
       { method: 'POST', path: '/api/request-token', headers: this.withKey(), body },
       201,
       true,
     );
-    return answer.status === 201 ? parseJson<{ requestId?: string }>(answer.body)?.requestId : undefined;
   }
 
-  async readCode(w: Worker, label: string, requestId: string): Promise<string | undefined> {
+  private codeAnswer(w: Worker, label: string, requestId: string): Promise<CallResult> {
     const path = `/_simulator/requests/${encodeURIComponent(requestId)}`;
-    const answer = await w.call(label, 'sim', { method: 'GET', path }, 200, true);
-    return answer.status === 200 ? parseJson<{ code?: string }>(answer.body)?.code : undefined;
+    return w.call(label, 'sim', { method: 'GET', path }, 200, true);
   }
 
   verifyToken(w: Worker, label: string, item: Item): Promise<CallResult> {
@@ -116,12 +127,26 @@ export class BenchRequests {
 
   /** request-token → code from the simulator's control API → verify-token; `server` prefixes the labels. */
   async flow(w: Worker, phoneNumber: string, tag: string, server = 'svc:'): Promise<string | undefined> {
-    const requestId = await this.requestToken(w, `${server}${tag}request-token`, phoneNumber);
-    if (requestId === undefined) return undefined;
-    const code = await this.readCode(w, `sim:${tag}code`, requestId);
-    if (code === undefined) return undefined;
+    return (await this.explainedFlow(w, phoneNumber, tag, server)).requestId;
+  }
+
+  /** flow(), saying which step failed and with what answer (status and the start of the body). */
+  async explainedFlow(
+    w: Worker,
+    phoneNumber: string,
+    tag: string,
+    server = 'svc:',
+  ): Promise<{ requestId?: string; failure?: string }> {
+    const failed = (step: string, answer: CallResult) =>
+      ({ failure: `${step} answered ${answer.status}: ${answer.body.slice(0, 200)}` }) as const;
+    const started = await this.start(w, `${server}${tag}request-token`, phoneNumber);
+    const requestId = requestIdOf(started);
+    if (requestId === undefined) return failed('request-token', started);
+    const read = await this.codeAnswer(w, `sim:${tag}code`, requestId);
+    const code = codeOf(read);
+    if (code === undefined) return failed('the code read from the simulator', read);
     const verified = await this.verifyToken(w, `${server}${tag}verify-token`, { requestId, code });
-    return verified.status === 200 ? requestId : undefined;
+    return verified.status === 200 ? { requestId } : failed('verify-token', verified);
   }
 
   /** A verification started straight at the simulator's Verify API (for the reference server). */

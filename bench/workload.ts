@@ -111,8 +111,8 @@ export class Bench {
       async (w, i) => {
         const phone = limited[i] ?? '';
         for (let k = 0; k < SENDS_PER_NUMBER; k++) {
-          if ((await this.req.flow(w, phone, 'setup:')) === undefined)
-            throw new Error(`setup flow failed for ${phone}`);
+          const { failure } = await this.req.explainedFlow(w, phone, 'setup:');
+          if (failure !== undefined) throw new Error(`setup flow ${k + 1} failed for ${phone}: ${failure}`);
         }
         await this.req.refused429(w, 'svc:setup:429', phone);
       },
