@@ -25,6 +25,7 @@ import type {
 } from '../store/guard';
 import type { RateLimiter, Reservation } from '../store/limiter';
 import type { VerificationRecord, VerificationStatus } from '../store/store';
+import { giveBack } from './give-back';
 import { DestinationCache } from './phone';
 import type { CallContext } from './types';
 
@@ -129,7 +130,7 @@ export class AbuseGuard {
       refusal ??= judged;
     }
     if (refusal === undefined) return taken;
-    await this.giveBack(ctx, taken);
+    await giveBack(this.limiter, ctx, taken);
     throw refusal instanceof ApiError ? refusal : errors.storeUnavailable(refusal);
   }
 
@@ -252,14 +253,6 @@ export class AbuseGuard {
     }
     if (!block) this.observer.decision(scope, 'allowed', safelisted ? 'safelisted' : 'ok');
     return undefined;
-  }
-
-  private async giveBack(ctx: CallContext, taken: Reservation[]): Promise<void> {
-    for (const reservation of taken) {
-      await this.limiter.release(reservation).catch((error: unknown) => {
-        ctx.log.warn({ err: error }, 'could not give a rate-limit slot back');
-      });
-    }
   }
 
   private pendingOf(record: VerificationRecord): PendingCode {

@@ -9,6 +9,7 @@ import { type LimitSubject, limits, type RateLimiter, type Reservation } from '.
 import { RefusedUntil } from '../store/over-limit-cache';
 import type { LimitGuard, VerificationRecord, VerificationStore } from '../store/store';
 import type { AbuseGuard } from './abuse-guard';
+import { giveBack } from './give-back';
 import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './types';
 
 type LimitKind = 'number' | 'caller' | 'failed';
@@ -113,7 +114,7 @@ export class NumberGate {
       return await work(attempt);
     } finally {
       if (!attempt.maybeSent) {
-        await this.releaseAll(ctx, sends);
+        await giveBack(this.limiter, ctx, sends);
         this.forgetRefusal(ctx, phoneNumber);
       }
     }
@@ -250,7 +251,7 @@ export class NumberGate {
       if (this.guard) taken.push(...(await this.guard.admit(ctx, phoneNumber)));
       return taken;
     } catch (error) {
-      await this.releaseAll(ctx, taken);
+      await giveBack(this.limiter, ctx, taken);
       if (taken.length > 0) this.forgetRefusal(ctx, phoneNumber);
       throw error;
     }
@@ -284,15 +285,6 @@ export class NumberGate {
   }
 
   /** Refunds are best effort: a failure here must not hide the answer the caller is owed. */
-  private async releaseAll(ctx: CallContext, reservations: Reservation[]): Promise<void> {
-    for (const reservation of reservations) {
-      try {
-        await this.limiter.release(reservation);
-      } catch (error) {
-        ctx.log.warn({ err: error }, 'could not give a rate-limit slot back');
-      }
-    }
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

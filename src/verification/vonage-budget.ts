@@ -8,7 +8,10 @@ import type { Limit } from '../config';
 import { errors } from '../errors';
 import { limits, type RateLimiter, type Reservation } from '../store/limiter';
 import type { VerifyGateway } from '../vonage/gateway';
+import { giveBack } from './give-back';
 import type { CallContext } from './types';
+
+const VONAGE_SLOT = 'a Vonage call slot';
 
 export interface VonageBudgetSettings {
   callsPerCaller: Limit;
@@ -59,7 +62,7 @@ export class VonageBudget {
     const [taken, stored] = await Promise.allSettled([this.take(ctx), written]);
     if (stored.status === 'rejected') {
       // The call is not made, so it is not counted.
-      if (taken.status === 'fulfilled') await this.giveBack(ctx, taken.value);
+      if (taken.status === 'fulfilled') await giveBack(this.limiter, ctx, taken.value, VONAGE_SLOT);
       throw stored.reason;
     }
     if (taken.status === 'rejected') throw taken.reason;
@@ -81,17 +84,9 @@ export class VonageBudget {
     const shared = await this.limiter.reserve(limits.vonageCallsOfAccount(), this.account);
     if (shared.allowed) return [own.reservation, shared.reservation];
     // Not made, so not counted against the caller either.
-    await this.giveBack(ctx, [own.reservation]);
+    await giveBack(this.limiter, ctx, [own.reservation], VONAGE_SLOT);
     this.onRefused(ctx.caller, 'account');
     ctx.log.warn('VONAGE_MAX_REQUESTS_PER_SECOND reached: call not made');
     throw errors.upstreamUnavailable(1);
-  }
-
-  private async giveBack(ctx: CallContext, taken: Reservation[]): Promise<void> {
-    for (const reservation of taken) {
-      await this.limiter.release(reservation).catch((error: unknown) => {
-        ctx.log.warn({ err: error }, 'could not give a Vonage call slot back');
-      });
-    }
   }
 }
