@@ -13,7 +13,7 @@
 // "LIMIT_SENDS_PER_PREFIX=20/1h,PUMPING_MIN_SETTLED=10" -- commas inside a value are not supported).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Redis from 'ioredis';
@@ -173,7 +173,7 @@ async function runMode(mode: 'enforce' | 'shadow', redisUrl: string): Promise<Mo
     defaultMetrics: false,
     guardSweepMs: 0,
   });
-  const server: Server = composed.app.listen(0, '127.0.0.1');
+  const server: Server = createServer(composed.app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

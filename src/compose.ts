@@ -1,17 +1,20 @@
 // The composition root, the only place that picks implementations: builds every real dependency from
 // the parsed config (Redis or memory store, the Vonage SDK, the simulator in sandbox mode), wires the
-// verification service and hands everything to createApp. Used by src/server.ts and by tests that need
+// verification service and hands everything to createServiceApp (the Express app behind the refusal
+// fast path). Used by src/server.ts and by tests that need
 // the whole service as it runs in production.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import { Auth } from '@vonage/auth';
 import { Vonage } from '@vonage/server-sdk';
 import type { Express } from 'express';
 import { type Clock, systemClock } from './clock';
 import { type Config, lockTimings } from './config';
-import { createApp } from './http/app';
+import { createServiceApp } from './http/app';
 import { mountDocs } from './http/docs/page';
 import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
+import type { RefusalFastPath } from './http/refusal-fast-path';
 import { RefusalLog } from './http/refusal-log';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
@@ -45,7 +48,12 @@ import { type SdkVerifyClient, VonageVerifyGateway } from './vonage/v1/gateway';
 import { type SdkVerify2Client, VonageVerifyV2Gateway } from './vonage/v2/gateway';
 
 export interface Composed {
-  app: Express;
+  /** What the server listens with: the refusal fast path in front of the Express app. */
+  app: RequestListener;
+  /** The Express app alone (every request through Express; tests compare it with `app`). */
+  express: Express;
+  /** The fast path in front of it (how many refusals it answered). */
+  fastPath: RefusalFastPath;
   service: VerifyService;
   /** The abuse guard (tests call sweep() on their virtual clock). */
   guard: AbuseGuard;
@@ -127,7 +135,7 @@ export async function compose(
         : undefined;
   // Folds refusals' completion lines in floods; its last count is written when the service closes.
   const refusalLog = new RefusalLog(logger);
-  const app = createApp({
+  const served = createServiceApp({
     config,
     refusalLog,
     service,
@@ -147,7 +155,9 @@ export async function compose(
   });
   const { redis } = storage;
   return {
-    app,
+    app: served.listener,
+    express: served.express,
+    fastPath: served.fastPath,
     service,
     guard,
     metrics,

@@ -3,7 +3,7 @@
 // curl command it prints is one a shell parses into the very request it made.
 
 import { spawn, spawnSync } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Composed } from '../src/compose';
@@ -45,7 +45,7 @@ async function listen(
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const composed = await composeAsServer(config, createLogger('silent'), { defaultMetrics: false });
   const server = await new Promise<Server>((done) => {
-    const s = composed.app.listen(0, () => done(s));
+    const s = createServer(composed.app).listen(0, () => done(s));
   });
   return { composed, server, port: (server.address() as AddressInfo).port };
 }

@@ -6,8 +6,10 @@
 //   idempotency.ts     Idempotency-Key on every POST: replays, reuse and in-progress answers
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
 //   security-headers.ts  helmet's headers, precomputed
+//   refusal-fast-path.ts answers unauthenticated /api requests before Express (createServiceApp)
 //   docs/              the OpenAPI document and the /docs page
 
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, {
   type Express,
@@ -17,7 +19,7 @@ import express, {
   type Response,
 } from 'express';
 import type { Config } from '../config';
-import { errors } from '../errors';
+import { type ApiError, errors } from '../errors';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { RateLimiter } from '../store/limiter';
@@ -26,14 +28,21 @@ import type { AbuseGuard } from '../verification/abuse-guard';
 import type { VerifyService } from '../verification/verify-service';
 import { createAdminRouter } from './admin-routes';
 import { createApiRouter } from './api-routes';
-import { createAuthenticator, createAuthFailureLimiter, requireCaller } from './auth';
+import {
+  createAuthenticator,
+  createAuthFailureCount,
+  createAuthFailureLimiter,
+  createKeyCheck,
+  requireCaller,
+} from './auth';
 import { createErrorHandler } from './error-handler';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
+import { RefusalFastPath, type TrustProxy } from './refusal-fast-path';
 import { RefusalLog } from './refusal-log';
 import { requestLogger } from './request-log';
 import { API_BASE, methodsAt } from './routes';
-import { securityHeaders } from './security-headers';
+import { helmetHeaderChanges, recordHeaderChanges, securityHeaders } from './security-headers';
 import { createWebhookRouter, type WebhookOptions } from './webhook-route';
 
 export type AppConfig = Pick<
@@ -78,9 +87,7 @@ export function createApp(deps: AppDeps): Express {
   });
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
 
-  const handleErrors = createErrorHandler((problem) => {
-    if (problem.code === 'store_unavailable') metrics.observeStoreError();
-  });
+  const handleErrors = createErrorHandler(countProblems(metrics));
   // The API comes first (no other router serves a path under it), so a refused caller costs no matching
   // against the ops, docs and webhook routes; and who is calling comes first within it: a body from an
   // unknown caller is never parsed.
@@ -123,6 +130,48 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
+/** The service's request listener: the refusal fast path in front of the Express app. */
+export interface ServiceApp {
+  listener: RequestListener;
+  express: Express;
+  fastPath: RefusalFastPath;
+}
+
+/**
+ * The Express app (createApp) behind the refusal fast path (refusal-fast-path.ts), which answers
+ * unauthenticated /api requests as the app would, with the same limiter, metrics and refusal log.
+ */
+export function createServiceApp(deps: AppDeps): ServiceApp {
+  const { config } = deps;
+  const refusals = deps.refusalLog ?? new RefusalLog(deps.logger);
+  const app = createApp({ ...deps, refusalLog: refusals });
+  // The headers the middleware of createApp sets on an /api answer after X-Request-Id, in its order.
+  const headers: Array<[string, string]> = [...helmetHeaderChanges().set, ['Cache-Control', 'no-store']];
+  if (config.CORS_ORIGINS) {
+    // CORS's headers for a request without Origin (one with it goes to Express).
+    headers.push(...recordHeaderChanges(corsFor(config.CORS_ORIGINS), { method: 'GET', headers: {} }).set);
+  }
+  const fastPath = new RefusalFastPath({
+    checkKey: createKeyCheck(config.API_KEYS),
+    countFailure: createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
+    trustProxy: app.get('trust proxy fn') as TrustProxy,
+    headers,
+    cors: config.CORS_ORIGINS !== undefined,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    refusals,
+    onProblem: countProblems(deps.metrics),
+  });
+  return { listener: fastPath.listener(app), express: app, fastPath };
+}
+
+/** What the metrics learn of every problem answered: store failures are counted. */
+function countProblems(metrics: Metrics): (problem: ApiError) => void {
+  return (problem) => {
+    if (problem.code === 'store_unavailable') metrics.observeStoreError();
+  };
+}
+
 const STARTED = Symbol('metrics: started at');
 type ObservedResponse = Response & { [STARTED]?: number };
 
@@ -143,7 +192,7 @@ function observeRequests(metrics: Metrics): RequestHandler {
   };
 }
 
-function corsFor(origins: NonNullable<AppConfig['CORS_ORIGINS']>): RequestHandler {
+function corsFor(origins: NonNullable<AppConfig['CORS_ORIGINS']>): ReturnType<typeof cors> {
   return cors({
     origin: origins,
     methods: ['GET', 'POST'],

@@ -1,18 +1,18 @@
 // Caller authentication: `Authorization: Bearer <key>` against API_KEYS in constant time, and the
-// per-address limit on failed attempts (over our shared limiter).
+// per-address limit on failed attempts (over our shared limiter). The key check and the failure count
+// are shared with the refusal fast path (refusal-fast-path.ts), which answers refusals before Express.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Limit } from '../config';
-import { errors, withoutStack } from '../errors';
+import { type ApiError, errors, withoutStack } from '../errors';
 import { limits, type RateLimiter } from '../store/limiter';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** The token of `Authorization: Bearer <token>`, if the header has that form. */
-function bearerToken(req: Request): string | undefined {
-  const header = req.headers.authorization;
+function bearerToken(header: string | undefined): string | undefined {
   const match = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
   return match?.[1];
 }
@@ -22,22 +22,33 @@ export function callerOf(res: Response): string | undefined {
   return typeof res.locals.caller === 'string' ? res.locals.caller : undefined;
 }
 
+/** The caller whose key an Authorization header carries, or undefined (no header, wrong form, unknown key). */
+export type KeyCheck = (authorization: string | undefined) => string | undefined;
+
 /**
- * Finds the caller for the bearer key. Every key is compared, over fixed-length digests, so the time
- * taken says nothing about which key or how much of it matched.
+ * The check of an Authorization header against the API keys. Every key is compared, over fixed-length
+ * digests, so the time taken says nothing about which key or how much of it matched.
  */
-export function createAuthenticator(apiKeys: Map<string, string>): RequestHandler {
+export function createKeyCheck(apiKeys: Map<string, string>): KeyCheck {
   const known = [...apiKeys].map(([caller, key]) => ({ caller, digest: digest(key) }));
-  return (req: Request, res: Response, next: NextFunction) => {
-    const token = bearerToken(req);
-    if (token !== undefined) {
-      const given = digest(token);
-      let caller: string | undefined;
-      for (const entry of known) {
-        if (timingSafeEqual(entry.digest, given)) caller = entry.caller;
-      }
-      if (caller !== undefined) res.locals.caller = caller;
+  return (authorization) => {
+    const token = bearerToken(authorization);
+    if (token === undefined) return undefined;
+    const given = digest(token);
+    let caller: string | undefined;
+    for (const entry of known) {
+      if (timingSafeEqual(entry.digest, given)) caller = entry.caller;
     }
+    return caller;
+  };
+}
+
+/** Finds the caller for the bearer key (createKeyCheck) and keeps it in res.locals.caller. */
+export function createAuthenticator(apiKeys: Map<string, string>): RequestHandler {
+  const check = createKeyCheck(apiKeys);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const caller = check(req.headers.authorization);
+    if (caller !== undefined) res.locals.caller = caller;
     next();
   };
 }
@@ -47,38 +58,52 @@ export function requireBearer(token: string | undefined): RequestHandler {
   const expected = token === undefined ? undefined : digest(token);
   return (req, _res, next) => {
     if (expected === undefined) return next();
-    const token = bearerToken(req);
+    const token = bearerToken(req.headers.authorization);
     const given = digest(token ?? '');
     next(token !== undefined && timingSafeEqual(expected, given) ? undefined : errors.unauthorized());
   };
 }
 
 /** One instance for every refusal: it is never changed, and a stack trace per refusal is wasted work. */
-const UNAUTHORIZED = errors.unauthorized();
+export const UNAUTHORIZED = errors.unauthorized();
 
 export const requireCaller: RequestHandler = (_req, res, next) => {
   next(callerOf(res) === undefined ? UNAUTHORIZED : undefined);
 };
 
 /**
- * The limit on failed attempts per address, counted only for requests whose key is missing or wrong
- * (authenticated requests cost no store call), in the shared limiter so the count is exact across
+ * Counts one failed attempt from `ip` (req.ip) and says what refuses it: a 429 when the address is over
+ * its limit, else the 401 of a missing or wrong key. Rejects as the limiter does (store_unavailable).
+ */
+export type AuthFailureCount = (ip: string | undefined) => Promise<ApiError>;
+
+/**
+ * The limit on failed attempts per address, counted in the shared limiter so the count is exact across
  * instances. IPv6 addresses count by their /56 (express-rate-limit's ipKeyGenerator), as one host often
  * holds a whole block; IPv4 addresses by themselves.
  */
-export function createAuthFailureLimiter(limiter: RateLimiter, rule: Limit): RequestHandler {
+export function createAuthFailureCount(limiter: RateLimiter, rule: Limit): AuthFailureCount {
   const what = `failed authentication attempts from this address (${rule.text})`;
   const refusal = (seconds: number) => withoutStack(() => errors.rateLimited(seconds, what));
+  return async (ip = 'unknown') => {
+    // ipKeyGenerator returns anything that is not IPv6 as given: the test spares IPv4 its IPv6 parsing.
+    const key = ip.includes(':') ? ipKeyGenerator(ip) : ip;
+    const decision = await limiter.reserve(limits.authFailuresPerIp(key), rule);
+    return decision.allowed ? UNAUTHORIZED : refusal(decision.retryAfterMs / 1000);
+  };
+}
+
+/**
+ * The failed-attempt limit as middleware, counted only for requests whose key is missing or wrong
+ * (authenticated requests cost no store call); an address under its limit goes on to requireCaller.
+ */
+export function createAuthFailureLimiter(limiter: RateLimiter, rule: Limit): RequestHandler {
+  const count = createAuthFailureCount(limiter, rule);
   return (req: Request, res: Response, next: NextFunction) => {
     if (callerOf(res) !== undefined) {
       next();
       return;
     }
-    const ip = req.ip ?? 'unknown';
-    // ipKeyGenerator returns anything that is not IPv6 as given: the test spares IPv4 its IPv6 parsing.
-    const key = ip.includes(':') ? ipKeyGenerator(ip) : ip;
-    limiter
-      .reserve(limits.authFailuresPerIp(key), rule)
-      .then((decision) => next(decision.allowed ? undefined : refusal(decision.retryAfterMs / 1000)), next);
+    count(req.ip).then((refusal) => next(refusal === UNAUTHORIZED ? undefined : refusal), next);
   };
 }

@@ -3,6 +3,7 @@
 
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApiError, errors, problemBody } from '../errors';
+import type { Logger } from '../logger';
 import { jsonErrorPosition } from './json-position';
 import { requestLogsAt } from './request-log';
 
@@ -44,20 +45,64 @@ function fromBodyParser(error: unknown): ApiError | undefined {
   return undefined;
 }
 
+/** The answer to an ApiError: its status, the headers it adds (in order) and its problem+json body. */
+export interface ProblemAnswer {
+  status: number;
+  headers: Array<[name: string, value: string]>;
+  body: string;
+}
+
 /**
- * Writes the problem answer itself, with the headers Express's res.type(...).send(string) would set
- * (Content-Type with charset=utf-8, Content-Length; no body for HEAD): problems come in floods, and
- * send() spends more on negotiating than this answer needs.
+ * What answers `error`, with the headers Express's res.type(...).send(string) would set (Content-Type
+ * with charset=utf-8, Content-Length) and Retry-After when it says when to try again. Pure: the Express
+ * error handler and the refusal fast path both write this.
+ */
+export function problemAnswer(error: ApiError): ProblemAnswer {
+  const { retryAfterSeconds } = error.extensions;
+  const body = JSON.stringify(problemBody(error));
+  const headers: ProblemAnswer['headers'] = [];
+  if (retryAfterSeconds !== undefined) headers.push(['Retry-After', String(retryAfterSeconds)]);
+  headers.push(['Content-Type', 'application/problem+json; charset=utf-8']);
+  headers.push(['Content-Length', String(Buffer.byteLength(body))]);
+  return { status: error.status, headers, body };
+}
+
+/**
+ * Writes the problem answer itself (no body for HEAD): problems come in floods, and send() spends more
+ * on negotiating than this answer needs.
  */
 export function sendProblem(res: Response, error: ApiError): void {
-  const { retryAfterSeconds } = error.extensions;
-  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
-  const body = JSON.stringify(problemBody(error));
-  res.statusCode = error.status;
-  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
+  const answer = problemAnswer(error);
+  res.statusCode = answer.status;
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
   if (res.req.method === 'HEAD') res.end();
-  else res.end(body);
+  else res.end(answer.body);
+}
+
+/** Any error as the ApiError that answers it: itself, a body-parser failure, or a plain 500. */
+export function toApiError(error: unknown): ApiError {
+  return error instanceof ApiError ? error : (fromBodyParser(error) ?? errors.internal());
+}
+
+/** Where a request's problem line goes: its `req.log`, made only when a line is written. */
+export interface ProblemLog {
+  logger(): Logger | undefined;
+  debug: boolean;
+}
+
+/**
+ * The one line a problem adds to the request's completion line: an error line for a 5xx (with what
+ * caused it), a debug line for the rest when debug lines are written.
+ */
+export function logProblem(error: unknown, apiError: ApiError, log: ProblemLog): void {
+  if (apiError.status >= 500) {
+    const cause = error instanceof ApiError ? error.cause : error;
+    log.logger()?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
+  } else if (log.debug) {
+    // The request's own completion line already records the status at info; refusals come in floods,
+    // so their logger is not even made unless debug lines are written.
+    log.logger()?.debug({ problem: apiError.code, status: apiError.status }, apiError.title);
+  }
 }
 
 export function createErrorHandler(onProblem?: (error: ApiError) => void): ErrorRequestHandler {
@@ -66,16 +111,9 @@ export function createErrorHandler(onProblem?: (error: ApiError) => void): Error
       next(error);
       return;
     }
-    const apiError = error instanceof ApiError ? error : (fromBodyParser(error) ?? errors.internal());
+    const apiError = toApiError(error);
     onProblem?.(apiError);
-    if (apiError.status >= 500) {
-      const cause = error instanceof ApiError ? error.cause : error;
-      req.log?.error({ err: cause ?? error, problem: apiError.code }, apiError.title);
-    } else if (requestLogsAt(req, 'debug')) {
-      // The request's own completion line already records the status at info; refusals come in floods,
-      // so their logger is not even made unless debug lines are written.
-      req.log.debug({ problem: apiError.code, status: apiError.status }, apiError.title);
-    }
+    logProblem(error, apiError, { logger: () => req.log, debug: requestLogsAt(req, 'debug') });
     sendProblem(res, apiError);
   };
 }

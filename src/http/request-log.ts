@@ -51,28 +51,58 @@ export function requestLogsAt(req: Request, level: string): boolean {
   return base?.isLevelEnabled(level) === true;
 }
 
+/** The id of a request: its X-Request-Id when given in a safe form, else a fresh UUID. */
+export function requestIdFor(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** What the completion line of a request says. */
+export interface Completion {
+  id: string;
+  method: string | undefined;
+  /** The request's URL as it came (req.originalUrl); its query string is not logged. */
+  url: string;
+  statusCode: number;
+  /** When the request was taken up (Date.now()). */
+  startedAt: number;
+  /** Why the response failed, if it did. */
+  err?: unknown;
+}
+
 /**
- * The completion line: info, or error with `err` for a 5xx (or a response that failed). Refusals (401,
- * 429) in a flood are folded by `refusals` into a count on a later line (refusal-log.ts).
+ * Writes the completion line: info, or error with `err` for a 5xx (or a response that failed). Refusals
+ * (401, 429) in a flood are folded by `refusals` into a count on a later line (refusal-log.ts). The
+ * Express path and the refusal fast path both write their lines here.
  */
-function logCompletion(logger: Logger, refusals: RefusalLog, res: TimedResponse): void {
-  const folded = res.err === undefined ? refusals.admit(res.statusCode) : 0;
+export function writeCompletion(logger: Logger, refusals: RefusalLog, done: Completion): void {
+  const folded = done.err === undefined ? refusals.admit(done.statusCode) : 0;
   if (folded === undefined) return;
-  const req = res.req;
   const fields = {
-    reqId: req.id,
+    reqId: done.id,
     // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
-    req: { id: req.id, method: req.method, url: req.originalUrl.split('?')[0] },
-    res: { statusCode: res.statusCode },
-    responseTime: Date.now() - (res[STARTED] ?? Date.now()),
+    req: { id: done.id, method: done.method, url: done.url.split('?')[0] },
+    res: { statusCode: done.statusCode },
+    responseTime: Date.now() - done.startedAt,
     ...(folded > 0 ? { folded } : {}),
   };
-  if (res.err !== undefined || res.statusCode >= 500) {
-    const err = res.err ?? new Error(`failed with status code ${res.statusCode}`);
+  if (done.err !== undefined || done.statusCode >= 500) {
+    const err = done.err ?? new Error(`failed with status code ${done.statusCode}`);
     logger.error({ ...fields, err }, 'request errored');
     return;
   }
   logger.info(fields, 'request completed');
+}
+
+function logCompletion(logger: Logger, refusals: RefusalLog, res: TimedResponse): void {
+  const req = res.req;
+  writeCompletion(logger, refusals, {
+    id: req.id,
+    method: req.method,
+    url: req.originalUrl,
+    statusCode: res.statusCode,
+    startedAt: res[STARTED] ?? Date.now(),
+    ...(res.err !== undefined ? { err: res.err } : {}),
+  });
 }
 
 /** The request-logging middleware of `app` (installs the lazy `req.log` on it). */
@@ -83,8 +113,7 @@ export function requestLogger(app: Express, logger: Logger, refusals: RefusalLog
     logCompletion(logger, refusals, this);
   }
   return (req: Request, res: Response, next: NextFunction) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdFor(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', id);
     req.id = id;
     (res as TimedResponse)[STARTED] = Date.now();

@@ -14,12 +14,25 @@ export interface HeaderChanges {
   removed: string[];
 }
 
-/** What helmet's default middleware does to an answer's headers, found by running it once on a stand-in. */
-export function helmetHeaderChanges(): HeaderChanges {
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * What a synchronous middleware that only sets headers does to an answer's headers, found by running it
+ * once on a stand-in request (`req`: its method, url and headers) and response.
+ */
+export function recordHeaderChanges(middleware: Middleware, req: Partial<IncomingMessage>): HeaderChanges {
   const changes: HeaderChanges = { set: [], removed: [] };
   const stand = {
+    getHeader(name: string) {
+      const lower = name.toLowerCase();
+      return changes.set.find(([set]) => set.toLowerCase() === lower)?.[1];
+    },
     setHeader(name: string, value: string | number | readonly string[]) {
-      changes.set.push([name, String(value)]);
+      // As node keeps them: a header set again keeps its place.
+      const lower = name.toLowerCase();
+      const at = changes.set.findIndex(([set]) => set.toLowerCase() === lower);
+      if (at === -1) changes.set.push([name, String(value)]);
+      else changes.set[at] = [name, String(value)];
       return stand;
     },
     removeHeader(name: string) {
@@ -27,16 +40,18 @@ export function helmetHeaderChanges(): HeaderChanges {
     },
   };
   let finished = false;
-  helmet()(
-    { method: 'GET', url: '/', headers: {} } as IncomingMessage,
-    stand as unknown as ServerResponse,
-    () => {
-      finished = true;
-    },
-  );
-  // helmet's defaults are synchronous and never fail; anything else would make the list wrong.
-  if (!finished) throw new Error('helmet did not finish synchronously: its headers cannot be precomputed');
+  middleware(req as IncomingMessage, stand as unknown as ServerResponse, (error?: unknown) => {
+    finished = error === undefined;
+  });
+  // Anything asynchronous, failing or answering itself would make the list wrong.
+  if (!finished)
+    throw new Error('the middleware did not go on synchronously: its headers cannot be precomputed');
   return changes;
+}
+
+/** What helmet's default middleware does to an answer's headers, found by running it once on a stand-in. */
+export function helmetHeaderChanges(): HeaderChanges {
+  return recordHeaderChanges(helmet(), { method: 'GET', url: '/', headers: {} });
 }
 
 /** Sets helmet's default headers on every answer, from the list made once. */

@@ -3,7 +3,7 @@
 // per-number rule hold across them; and a load run of thousands of complete flows loses nothing.
 
 import type { Server } from 'node:http';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { codeFor, type Harness, KEYS, type Pair, startPair, ukMobile } from '../support/harness';
 
@@ -267,7 +267,7 @@ function client(base: string, agent: Agent) {
 
 function listen(h: Harness): Promise<{ server: Server; base: string }> {
   return new Promise((resolve) => {
-    const server = h.composed.app.listen(0, '127.0.0.1', () => {
+    const server = createServer(h.composed.app).listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       resolve({ server, base: `http://127.0.0.1:${port}` });
     });
