@@ -27,9 +27,13 @@ import type { AuthFailureCount, KeyCheck } from './auth';
 import { logProblem, problemAnswer, toApiError } from './error-handler';
 import type { RefusalLog } from './refusal-log';
 import { requestIdFor, writeCompletion } from './request-log';
+import { API_BASE } from './routes';
 
-/** Paths the Express app answers under /api (app.use(API_BASE): case-insensitive, /api or /api/...). */
-const UNDER_API = /^\/api(?:[/?]|$)/i;
+/**
+ * URLs the Express app takes through its /api chain (app.use(API_BASE): case-insensitive, the base itself
+ * or anything under it, a query string or not). Any other form (absolute, '#', a backslash) goes to Express.
+ */
+const UNDER_API = new RegExp(`^${API_BASE.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?:[/?]|$)`, 'i');
 
 /** The route label Express's metrics give a refusal under /api: no route matched before the error. */
 export const REFUSAL_ROUTE = 'unmatched';
