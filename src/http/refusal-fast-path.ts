@@ -69,7 +69,7 @@ export class RefusalFastPath {
   /** The listener: refusals answered here, everything else by `next` (the Express app). */
   listener(next: RequestListener): RequestListener {
     return (req, res) => {
-      if (this.isRefusal(req)) this.refuse(req, res);
+      if (this.isRefusal(req)) void this.refuse(req, res);
       else next(req, res);
     };
   }
@@ -82,21 +82,24 @@ export class RefusalFastPath {
     return this.deps.checkKey(req.headers.authorization) === undefined;
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse): void {
+  /** Counts the failure and answers; never rejects. */
+  private async refuse(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = Date.now();
     const started = performance.now();
     const id = requestIdFor(req.headers['x-request-id']);
-    this.deps
-      .countFailure(proxyaddr(req, this.deps.trustProxy))
-      .then(
-        (refusal) => this.answer(req, res, { id, startedAt, started, error: refusal }),
-        (error: unknown) => this.answer(req, res, { id, startedAt, started, error }),
-      )
-      .catch((error: unknown) => {
-        // Never expected (writing an answer does not throw); the connection is not left hanging.
-        this.deps.logger.error({ err: error, reqId: id }, 'refusal fast path failed');
-        res.destroy();
-      });
+    let error: unknown;
+    try {
+      error = await this.deps.countFailure(proxyaddr(req, this.deps.trustProxy));
+    } catch (failure) {
+      error = failure;
+    }
+    try {
+      this.answer(req, res, { id, startedAt, started, error });
+    } catch (failure) {
+      // Never expected (writing an answer does not throw); the connection is not left hanging.
+      this.deps.logger.error({ err: failure, reqId: id }, 'refusal fast path failed');
+      res.destroy();
+    }
   }
 
   private answer(
