@@ -2,14 +2,15 @@
 // per-address limit on failed attempts (over our shared limiter). The key check and the failure count
 // are shared with the refusal fast path (refusal-fast-path.ts), which answers refusals before Express.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Limit } from '../config';
 import { type ApiError, errors, withoutStack } from '../errors';
 import { limits, type RateLimiter } from '../store/limiter';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/** SHA-256 of a key, in one call (crypto.hash: no Hash object per request). */
+const digest = (value: string) => hash('sha256', value, 'buffer');
 
 /** The token of `Authorization: Bearer <token>`, if the header has that form. */
 function bearerToken(header: string | undefined): string | undefined {
