@@ -8,7 +8,14 @@ import type { CallContext, VerificationRef } from '../verification/types';
 import type { VerifyService } from '../verification/verify-service';
 import { callerOf } from './auth';
 import { API_ROUTES, type ApiOperationId, apiRouteLabel } from './routes';
-import { cancelBody, nextEventBody, requestIdParams, requestTokenBody, verifyTokenBody } from './schemas';
+import {
+  cancelBody,
+  commonRequestTokenBody,
+  nextEventBody,
+  requestIdParams,
+  requestTokenBody,
+  verifyTokenBody,
+} from './schemas';
 
 /** Validates input against a schema, listing every problem with its path. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -69,11 +76,16 @@ type Handler = (service: VerifyService, req: Request, res: Response) => Promise<
 
 /** What each route of the table does: validate, call the service as the caller, answer. */
 const HANDLERS: Record<ApiOperationId, Handler> = {
-  requestToken: async (service, req, res) => {
+  // Not async: whatever is refused before the number's lock (the body, the number, the options, a number
+  // this instance remembers over its limit) is thrown synchronously and answered without a promise.
+  requestToken: (service, req, res) => {
     requireJson(req);
-    const body = parseInput(requestTokenBody, req.body);
-    const started = await service.requestToken(context(req, res), body);
-    res.status(201).json(started);
+    const body = commonRequestTokenBody(req.body) ?? parseInput(requestTokenBody, req.body);
+    const ctx = context(req, res);
+    const admitted = service.admitStart(ctx, body);
+    return service.requestToken(ctx, body, admitted).then((started) => {
+      res.status(201).json(started);
+    });
   },
   verifyToken: async (service, req, res) => {
     requireJson(req);

@@ -18,9 +18,10 @@ const e164 = z
     description: 'E.164: "+", the country code and the number, digits only.',
     example: '+447911123456',
   });
+const COUNTRY_CODE = /^[A-Za-z]{2}$/;
 const country = z
   .string()
-  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code such as GB')
+  .regex(COUNTRY_CODE, 'must be an ISO 3166 alpha-2 code such as GB')
   .transform((value) => value.toUpperCase())
   .superRefine((value, ctx) => {
     const problem = countryCodeProblem(value);
@@ -87,6 +88,30 @@ export const requestTokenBody = z
     }
   })
   .meta({ id: 'RequestTokenBody', example: { phoneNumber: '+447911123456' } });
+
+export type RequestTokenBody = z.output<typeof requestTokenBody>;
+
+/**
+ * The common request-token body, `{ "phoneNumber" }` with an optional `"country"` and nothing else,
+ * checked without zod: the same rules as requestTokenBody for those two fields and the same output
+ * (country upper-cased). Undefined for any other body, valid or not: zod then parses it, so every error
+ * is zod's. Floods of request-token (a number over its limit) take this path.
+ */
+export function commonRequestTokenBody(input: unknown): RequestTokenBody | undefined {
+  if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
+    return undefined;
+  }
+  for (const key in input) if (key !== 'phoneNumber' && key !== 'country') return undefined;
+  const body = input as { phoneNumber?: unknown; country?: unknown };
+  const phone = body.phoneNumber;
+  if (typeof phone !== 'string' || phone.length < 3 || phone.length > 32) return undefined;
+  if (!Object.hasOwn(body, 'country')) return { phoneNumber: phone };
+  const given = body.country;
+  if (typeof given !== 'string' || !COUNTRY_CODE.test(given)) return undefined;
+  const upper = given.toUpperCase();
+  if (countryCodeProblem(upper) !== undefined) return undefined;
+  return { phoneNumber: phone, country: upper };
+}
 
 /**
  * The same rule as JSON Schema, for the OpenAPI document and the clients generated from it: exactly one

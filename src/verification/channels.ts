@@ -15,11 +15,14 @@ export const WORKFLOWS: Readonly<Record<number, readonly Channel[]>> = {
   7: ['voice'],
 };
 
+/** The workflows by their channel lists ("sms,voice,voice" → 1), built once: asked on every request-token. */
+const WORKFLOW_BY_CHANNELS: ReadonlyMap<string, number> = new Map(
+  Object.entries(WORKFLOWS).map(([id, list]) => [list.join(','), Number(id)]),
+);
+
 /** The v1 workflow that sends exactly these channels, if there is one. */
 export function workflowIdFor(channels: readonly Channel[]): number | undefined {
-  const wanted = channels.join(',');
-  for (const [id, list] of Object.entries(WORKFLOWS)) if (list.join(',') === wanted) return Number(id);
-  return undefined;
+  return WORKFLOW_BY_CHANNELS.get(channels.join(','));
 }
 
 /** The channels a request asked for: its own list, or its (or the default) workflow's. */

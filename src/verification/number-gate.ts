@@ -14,8 +14,11 @@ import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './t
 
 type LimitKind = 'number' | 'caller' | 'failed';
 
-/** A guard on the number's lock, with what it limits for the error message. */
-export type Guard = LimitGuard & { what: LimitKind };
+/**
+ * A guard on the number's lock, with what it limits for the error message. `memoryAsked`: this instance's
+ * memory of refusals was already asked about it (refuseFromMemory), so withLock goes to the store.
+ */
+export type Guard = LimitGuard & { what: LimitKind; memoryAsked?: true };
 
 /**
  * What the work holding a number's lock gets: whether it had to wait for it, the guard's slot when
@@ -75,6 +78,17 @@ export class NumberGate {
       what: 'number',
       ...(reserve ? { reserve } : {}),
     };
+  }
+
+  /**
+   * Throws the refusal at once (synchronously, before any promise or Redis call) when this instance
+   * remembers that `guard`'s window is full (see NUMBER_REFUSAL_MEMORY_MS); otherwise returns the guard
+   * marked as asked, for withLock: the one request that refreshes an expiring belief must reach the store.
+   */
+  refuseFromMemory(ctx: CallContext, phoneNumber: string, guard: Guard): Guard {
+    const remembered = this.refused.refusedForMs(this.refusalKey(ctx, phoneNumber, guard));
+    if (remembered !== undefined) throw this.limited(ctx, guard.what, guard.rule, remembered);
+    return { ...guard, memoryAsked: true };
   }
 
   /**
@@ -153,11 +167,12 @@ export class NumberGate {
     work: (lease: Lease) => Promise<T>,
     waiting: { requestId?: string; check?: () => Promise<void>; read?: string } = {},
   ): Promise<T> {
+    const refusal = guard ? this.refusalKey(ctx, phoneNumber, guard) : undefined;
+    const remembered =
+      refusal === undefined || guard?.memoryAsked ? undefined : this.refused.refusedForMs(refusal);
+    if (guard && remembered !== undefined) throw this.limited(ctx, guard.what, guard.rule, remembered);
     const deadline = Date.now() + this.lockWaitMs;
     const local = `${ctx.caller}\u0000${phoneNumber}`;
-    const refusal = guard ? this.refusalKey(ctx, phoneNumber, guard) : undefined;
-    const remembered = refusal === undefined ? undefined : this.refused.refusedForMs(refusal);
-    if (guard && remembered !== undefined) throw this.limited(ctx, guard.what, guard.rule, remembered);
     let contended = false;
     let backoff = 25;
     for (;;) {
@@ -275,16 +290,24 @@ export class NumberGate {
     retryAfterMs: number,
   ): ApiError {
     this.onFunnel(ctx.caller, 'rate_limited');
-    const text = rule ? ` (${rule.text})` : '';
-    const description = {
-      number: `codes sent to this number${text}`,
-      caller: `codes sent by this caller${text}`,
-      failed: `wrong codes for this number${text}`,
-    }[what];
+    const description = limitDescription(what, rule);
     return withoutStack(() => errors.rateLimited(retryAfterMs / 1000, description));
   }
 
   /** Refunds are best effort: a failure here must not hide the answer the caller is owed. */
+}
+
+/** What a refusal says was reached: "codes sent to this number (5/1h)". */
+function limitDescription(what: LimitKind, rule: Limit | undefined): string {
+  const text = rule ? ` (${rule.text})` : '';
+  switch (what) {
+    case 'number':
+      return `codes sent to this number${text}`;
+    case 'caller':
+      return `codes sent by this caller${text}`;
+    case 'failed':
+      return `wrong codes for this number${text}`;
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -16,7 +16,7 @@ import { isOutcomeUnknown } from '../vonage/thrown';
 import { resolveChannels } from './channels';
 import { type Guard, NumberGate } from './number-gate';
 import { Outcomes, type Settled } from './outcomes';
-import { phoneForSending } from './phone';
+import { phoneForSending, WrittenPhones } from './phone';
 import { Records } from './records';
 import { afterNextEvent } from './schedule';
 import { StartProtocol } from './start-protocol';
@@ -32,12 +32,22 @@ import type {
 } from './types';
 import { VonageBudget } from './vonage-budget';
 
+/** A request-token past the checks made before the number's lock (admitStart). */
+export interface AdmittedStart {
+  /** E.164. */
+  phoneNumber: string;
+  arrivedAt: number;
+  guard: Guard;
+}
+
 export class VerifyService {
   private readonly gate: NumberGate;
   private readonly records: Records;
   private readonly starts: StartProtocol;
   private readonly budget: VonageBudget;
   private readonly outcomes: Outcomes;
+  /** The numbers request-token was given lately, parsed (a flood for one number parses it once). */
+  private readonly written = new WrittenPhones();
 
   constructor(private readonly deps: ServiceDeps) {
     const funnel = (caller: string, event: FunnelEvent) => deps.onFunnel?.(caller, event);
@@ -61,10 +71,20 @@ export class VerifyService {
     this.starts = new StartProtocol(store, vonage, clock, settings, this.records, this.outcomes);
   }
 
-  async requestToken(ctx: CallContext, input: RequestTokenInput): Promise<StartedView> {
+  /**
+   * What request-token checks before it takes the number's lock, in this order: the language, the
+   * number, the options, then this instance's memory of the number's full send window (429). It throws
+   * synchronously, so the HTTP handler answers a flood of refusals without a promise; requestToken
+   * goes on from what it returns.
+   */
+  admitStart(ctx: CallContext, input: RequestTokenInput): AdmittedStart {
     this.requireLanguage(input.locale);
-    const phoneNumber = phoneForSending(input.phoneNumber, input.country, this.deps.settings, (why) =>
-      this.funnel(ctx, why),
+    const phoneNumber = phoneForSending(
+      input.phoneNumber,
+      input.country,
+      this.deps.settings,
+      (why) => this.funnel(ctx, why),
+      this.written,
     );
     // What the configured Verify API cannot honour is refused before anything is counted or sent.
     this.deps.gateway.checkOptions({
@@ -74,7 +94,16 @@ export class VerifyService {
     });
     const arrivedAt = this.deps.clock.now();
     // The lock taken at the first try takes the per-number send slot with it (one step).
-    const guard = this.gate.sendsGuard(ctx, phoneNumber, true);
+    const guard = this.gate.refuseFromMemory(ctx, phoneNumber, this.gate.sendsGuard(ctx, phoneNumber, true));
+    return { phoneNumber, arrivedAt, guard };
+  }
+
+  async requestToken(
+    ctx: CallContext,
+    input: RequestTokenInput,
+    admitted: AdmittedStart = this.admitStart(ctx, input),
+  ): Promise<StartedView> {
+    const { phoneNumber, arrivedAt, guard } = admitted;
     // A request that waits for the number's lock answers with the code its holder started, if any.
     const startedMeanwhile = () => this.records.refuseIfStartedSince(ctx, phoneNumber, arrivedAt);
     let noted: Promise<void> | undefined;
