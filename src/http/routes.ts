@@ -47,16 +47,21 @@ export function openApiPath(base: string, path: string): string {
   return `${base}${path}`.replace(/:(\w+)/g, '{$1}');
 }
 
+/** apiRouteLabel's table, built once (it is asked on every /api request): each path before its first parameter. */
+const API_LABELS = API_ROUTES.map((route) => {
+  const fixed = route.path.split(':')[0] ?? route.path;
+  return { fixed, exact: fixed === route.path, label: `${API_BASE}${route.path}` };
+});
+
 /**
  * The metrics label of an /api path (relative to API_BASE), whatever its method: the route's full path
  * for a route of the table, or a path under one with parameters (`/verifications/anything`); undefined
  * for anything else (then labelled `unmatched`, keeping the label set small).
  */
 export function apiRouteLabel(path: string): string | undefined {
-  for (const route of API_ROUTES) {
-    const fixed = route.path.split(':')[0] ?? route.path;
-    const matches = fixed === route.path ? path === route.path : path.startsWith(fixed);
-    if (matches) return `${API_BASE}${route.path}`;
+  for (const route of API_LABELS) {
+    const matches = route.exact ? path === route.fixed : path.startsWith(route.fixed);
+    if (matches) return route.label;
   }
   return undefined;
 }

@@ -5,7 +5,13 @@
 
 import examples from 'libphonenumber-js/examples.mobile.json';
 import { type CountryCode, getCountries, parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { DestinationCache, destinationOf, parsePhone } from '../../src/verification/phone';
+import {
+  DestinationCache,
+  destinationOf,
+  parseE164Loose,
+  parsePhone,
+  WrittenPhones,
+} from '../../src/verification/phone';
 
 /** parsePhone as it was: isValid() and getType() asked for every number. */
 function askingBoth(input: string, country?: string) {
@@ -72,4 +78,47 @@ test("the guard's destination cache answers as destinationOf does, for every cou
   // Shared calling codes are told apart by the full number, not the prefix alone.
   expect(cache.of('+12025550123').country).toBe('US');
   expect(cache.of('+14165550123').country).toBe('CA');
+});
+
+test('the memo of written numbers answers as parsePhone does, for every country and its variations, and stays within its bound', () => {
+  const memo = new WrittenPhones(64);
+  const inputs: Array<[string, string | undefined]> = [];
+  for (const country of getCountries()) {
+    const example = (examples as Record<string, string>)[country];
+    if (example === undefined) continue;
+    const callingCode = parsePhoneNumberFromString(example, country)?.countryCallingCode;
+    for (const national of variations(example).slice(0, 4)) {
+      inputs.push(
+        [`+${callingCode}${national}`, undefined],
+        [national, country],
+        [`${callingCode}${national}`, undefined],
+      );
+    }
+  }
+  expect(inputs.length).toBeGreaterThan(2000);
+  // Twice over, and a short stretch again, so answers come both from the memo and from fresh parses.
+  for (const [input, country] of [...inputs, ...inputs.slice(0, 50), ...inputs.slice(0, 50), ...inputs]) {
+    expect({ input, country, got: memo.parse(input, country) }).toEqual({
+      input,
+      country,
+      got: parsePhone(input, country),
+    });
+    expect({ input, loose: memo.parseLoose(input) }).toEqual({ input, loose: parseE164Loose(input) });
+    expect(memo.size).toBeLessThanOrEqual(2 * 64);
+  }
+});
+
+test('the memo of written numbers keeps one text under two countries apart, and a text that is no number', () => {
+  const memo = new WrittenPhones(8);
+  expect(memo.parse('0612345678', 'NL')?.e164).toBe('+31612345678');
+  expect(memo.parse('0612345678', 'FR')?.e164).toBe('+33612345678');
+  expect(memo.parse('0612345678', undefined)).toBeUndefined();
+  expect(memo.parse('0612345678', 'US')).toBeUndefined();
+  // Asked again: the same answers, from the memo.
+  expect(memo.parse('0612345678', 'NL')?.e164).toBe('+31612345678');
+  expect(memo.parse('0612345678', 'FR')?.e164).toBe('+33612345678');
+  expect(memo.parse('0612345678', undefined)).toBeUndefined();
+  expect(memo.size).toBe(4);
+  // A text that holds the separator cannot pass for another country's entry.
+  expect(memo.parse('NL\u00000612345678', undefined)).toBeUndefined();
 });
