@@ -7,6 +7,7 @@ import { errors } from '../errors';
 import type { CallContext, VerificationRef } from '../verification/types';
 import type { VerifyService } from '../verification/verify-service';
 import { callerOf } from './auth';
+import { ExactRoutes, runHandlers } from './exact-routes';
 import { API_ROUTES, type ApiOperationId, apiRouteLabel } from './routes';
 import {
   cancelBody,
@@ -112,21 +113,27 @@ const HANDLERS: Record<ApiOperationId, Handler> = {
 /**
  * The /api router: one handler per route of the table; every POST route runs `idempotent` first (the
  * Idempotency-Key handling of idempotency.ts), after the route is named so replays are counted under it.
+ * A request that names a route exactly (POST /request-token) skips the Router's matching (exact-routes.ts).
  */
-export function createApiRouter(service: VerifyService, idempotent: RequestHandler): Router {
+export function createApiRouter(service: VerifyService, idempotent: RequestHandler): RequestHandler {
   const router = Router();
-  // Names the route for metrics before the handler runs: once an error leaves the router, Express
-  // no longer says which route it came from.
-  router.use((req, res, next) => {
-    const label = apiRouteLabel(req.path);
-    if (label !== undefined) res.locals.route = label;
-    next();
-  });
+  const exact = new ExactRoutes();
   for (const route of API_ROUTES) {
     const handler = HANDLERS[route.operationId];
     const run: RequestHandler = (req, res) => handler(service, req, res);
-    if (route.method === 'post') router.post(route.path, idempotent, run);
-    else router.get(route.path, run);
+    if (route.method === 'post') {
+      router.post(route.path, idempotent, run);
+      exact.add(route.method, route.path, [idempotent, run]);
+    } else router.get(route.path, run);
   }
-  return router;
+  return (req, res, next) => {
+    // Names the route for metrics before the handler runs: once an error leaves the router, Express
+    // no longer says which route it came from.
+    const path = req.path;
+    const label = apiRouteLabel(path);
+    if (label !== undefined) res.locals.route = label;
+    const handlers = exact.find(req.method, path);
+    if (handlers !== undefined) runHandlers(handlers, req, res, next);
+    else router(req, res, next);
+  };
 }
