@@ -65,7 +65,8 @@ function requireJson(req: Request): void {
       'A JSON body is required; send it with Content-Type: application/json.',
     );
   }
-  if (!req.is('application/json')) {
+  // The usual header is compared as it is; any other is parsed (parameters, case, +json suffixes).
+  if (req.headers['content-type'] !== 'application/json' && !req.is('application/json')) {
     throw errors.validationFailed(
       [{ path: '', message: 'Content-Type must be application/json' }],
       'Send the body as JSON with Content-Type: application/json.',
