@@ -72,20 +72,28 @@ async function main(): Promise<void> {
   // answers still in flight at shutdown say Connection: close, and connections that go idle are closed.
   const graceMs = shutdownGraceMs(config);
   let stopping = false;
+  // One listener function shared by every response (no closures per request); an answer finishing while
+  // shutting down closes its connection once idle: the ones in flight at shutdown and any after it.
   const inFlight = new Set<ServerResponse>();
+  const closeIdle = () => server.closeIdleConnections();
+  const closeWhenIdle = () => setImmediate(closeIdle);
+  function forget(this: ServerResponse) {
+    inFlight.delete(this);
+  }
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-    res.once('finish', () => {
-      if (stopping) setImmediate(() => server.closeIdleConnections());
-    });
+    res.on('close', forget);
+    if (stopping) res.on('finish', closeWhenIdle);
   });
 
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    for (const res of inFlight) {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+      res.on('finish', closeWhenIdle);
+    }
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();

@@ -11,12 +11,14 @@
 // different request. A body that express.json did not read (not JSON) is refused before anything runs,
 // so such a request passes through without a key: its retry gets the same refusal.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { errors } from '../errors';
-import type { IdempotencyStore, KeptResponse } from '../store/idempotency';
+import type { IdempotencyBegin, IdempotencyStore, KeptResponse } from '../store/idempotency';
 import { callerOf } from './auth';
+import { holdKey, type KeyHolder } from './idempotency-hold';
+import { LeaseRenewals } from './lease-renewals';
 
 export interface IdempotencySettings {
   store: IdempotencyStore;
@@ -33,10 +35,9 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 /** 1-255 printable ASCII characters (space included; Node has already trimmed the ends). */
 const VALID_KEY = /^[\x20-\x7E]{1,255}$/;
-/** The headers that belong to an answer and are replayed with it. */
-const KEPT_HEADERS = ['content-type', 'retry-after', 'location'] as const;
 /** Seconds a retry is told to wait while the first request runs: most requests finish well within it. */
 const IN_PROGRESS_RETRY_AFTER_S = 1;
+const NO_BODY = Buffer.alloc(0);
 
 type WithRawBody = IncomingMessage & { rawBody?: Buffer };
 
@@ -49,19 +50,18 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 }
 
-interface Held {
-  store: IdempotencyStore;
-  settings: IdempotencySettings;
-  caller: string;
-  key: string;
-  token: string;
+/** The path the request was sent to, without its query string. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 export function createIdempotency(settings: IdempotencySettings): RequestHandler {
-  const { store } = settings;
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const key = req.method === 'POST' ? req.get(IDEMPOTENCY_HEADER) : undefined;
-    if (key === undefined) return next();
+  const { store, leaseMs } = settings;
+  const holder: KeyHolder = { store, renewals: new LeaseRenewals(store, leaseMs), ttlMs: settings.ttlMs };
+  return (req: Request, res: Response, next: NextFunction) => {
+    const key = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
+    if (typeof key !== 'string') return next();
     if (!VALID_KEY.test(key)) {
       return next(
         errors.validationFailed(
@@ -75,30 +75,41 @@ export function createIdempotency(settings: IdempotencySettings): RequestHandler
     const caller = callerOf(res);
     if (caller === undefined) return next(errors.unauthorized());
 
-    const method = req.method;
-    const path = req.originalUrl.split('?')[0] ?? '';
-    const bodyHash = createHash('sha256')
-      .update(raw ?? Buffer.alloc(0))
-      .digest('hex');
-    const fingerprint = `${method} ${path} ${bodyHash}`;
-    try {
-      const found = await store.begin(caller, key, fingerprint, settings.leaseMs);
-      if (found.state === 'started') {
-        hold(res, { store, settings, caller, key, token: found.token });
-        return next();
+    const fingerprint = `${req.method} ${pathOf(req.originalUrl)} ${hash('sha256', raw ?? NO_BODY, 'hex')}`;
+    store.begin(caller, key, fingerprint, leaseMs).then((found) => {
+      try {
+        if (found.state !== 'started') {
+          answerFound(req, res, next, found, fingerprint);
+        } else {
+          holdKey(res, holder, caller, key, found.token);
+          next();
+        }
+      } catch (error) {
+        next(error);
       }
-      if (found.fingerprint !== fingerprint) {
-        const [firstMethod, firstPath] = found.fingerprint.split(' ');
-        const differs = firstMethod !== method ? 'method' : firstPath !== path ? 'path' : 'body';
-        return next(errors.idempotencyKeyReused(differs));
-      }
-      if (found.state === 'running') return next(errors.idempotencyInProgress(IN_PROGRESS_RETRY_AFTER_S));
-      req.log?.debug({ status: found.response.status }, 'idempotent replay');
-      replay(res, found.response);
-    } catch (error) {
-      next(error);
-    }
+    }, next);
   };
+}
+
+/** The key is taken: by another request (422), by this one still running (409), or answered (replay). */
+function answerFound(
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  found: Exclude<IdempotencyBegin, { state: 'started' }>,
+  fingerprint: string,
+): void {
+  if (found.fingerprint !== fingerprint) {
+    const [firstMethod, firstPath] = found.fingerprint.split(' ');
+    const [method, path] = fingerprint.split(' ');
+    const differs = firstMethod !== method ? 'method' : firstPath !== path ? 'path' : 'body';
+    next(errors.idempotencyKeyReused(differs));
+  } else if (found.state === 'running') {
+    next(errors.idempotencyInProgress(IN_PROGRESS_RETRY_AFTER_S));
+  } else {
+    req.log?.debug({ status: found.response.status }, 'idempotent replay');
+    replay(res, found.response);
+  }
 }
 
 function replay(res: Response, kept: KeptResponse): void {
@@ -106,75 +117,4 @@ function replay(res: Response, kept: KeptResponse): void {
   for (const [name, value] of Object.entries(kept.headers)) res.setHeader(name, value);
   res.setHeader(REPLAYED_HEADER, 'true');
   res.end(Buffer.from(kept.body, 'base64'));
-}
-
-function chunkBytes(chunk: unknown, encoding: unknown): Buffer | undefined {
-  if (typeof chunk === 'string') {
-    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  }
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk);
-  return undefined;
-}
-
-/**
- * While the request runs: renews the lease, records what is written, and before the answer goes out
- * keeps it (2xx, 4xx) or frees the key (anything else), so a caller who has the answer finds it kept.
- */
-function hold(res: Response, held: Held): void {
-  const { store, settings, caller, key, token } = held;
-  const log = res.req.log;
-  const renewal = setInterval(() => {
-    store.renew(caller, key, token, settings.leaseMs).then(
-      (holding) => {
-        if (!holding) clearInterval(renewal);
-      },
-      (error: unknown) => log?.warn({ err: error }, 'idempotency lease not renewed'),
-    );
-  }, settings.leaseMs / 2);
-  renewal.unref();
-  // A closed connection stops the renewals; the lease still outlasts the longest request path.
-  res.once('close', () => clearInterval(renewal));
-
-  const chunks: Buffer[] = [];
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  const end = res.end.bind(res) as (...args: unknown[]) => Response;
-  res.write = ((...args: unknown[]) => {
-    const bytes = chunkBytes(args[0], args[1]);
-    if (bytes) chunks.push(bytes);
-    return write(...args);
-  }) as Response['write'];
-  let ending = false;
-  res.end = ((...args: unknown[]) => {
-    // One answer per request: a second end while the first is being kept would answer something else.
-    if (ending) return res;
-    ending = true;
-    clearInterval(renewal);
-    const bytes = typeof args[0] === 'function' ? undefined : chunkBytes(args[0], args[1]);
-    if (bytes) chunks.push(bytes);
-    const status = res.statusCode;
-    const keep = (status >= 200 && status < 300) || (status >= 400 && status < 500);
-    const settled = keep
-      ? store.complete(caller, key, token, answerOf(res, Buffer.concat(chunks)), settings.ttlMs)
-      : store.release(caller, key, token);
-    settled
-      .catch((error: unknown) => {
-        // The answer still goes out; the key stays held until its lease ends, then a retry runs again.
-        log?.warn({ err: error, status }, 'idempotency answer not kept');
-      })
-      .finally(() => {
-        // The status this answer was kept with, whatever was set while it was being kept.
-        res.statusCode = status;
-        end(...args);
-      });
-    return res;
-  }) as Response['end'];
-}
-
-function answerOf(res: Response, body: Buffer): KeptResponse {
-  const headers: Record<string, string> = {};
-  for (const name of KEPT_HEADERS) {
-    const value = res.getHeader(name);
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return { status: res.statusCode, headers, body: body.toString('base64') };
 }

@@ -1,6 +1,6 @@
 // Redis IdempotencyStore: one hash per caller's key (name in keys.ts, scripts in scripts.ts), shared by
 // every instance and kept across restarts. Each step is one script, so two instances racing for a key
-// cannot both hold it.
+// cannot both hold it. A step that Redis cannot answer fails with store_unavailable.
 
 import { randomUUID } from 'node:crypto';
 import { errors } from '../../errors';
@@ -12,33 +12,40 @@ import { IDEMPOTENCY_BEGIN, IDEMPOTENCY_COMPLETE, IDEMPOTENCY_RELEASE, IDEMPOTEN
 
 const ms = (value: number) => Math.max(1, Math.ceil(value));
 
+function unavailable(cause: unknown): never {
+  throw errors.storeUnavailable(cause);
+}
+
+const isOne = (answer: unknown) => Number(answer) === 1;
+const nothing = () => undefined;
+
 export class RedisIdempotencyStore implements IdempotencyStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
-  async begin(caller: string, key: string, fingerprint: string, leaseMs: number): Promise<IdempotencyBegin> {
+  begin(caller: string, key: string, fingerprint: string, leaseMs: number): Promise<IdempotencyBegin> {
     const token = randomUUID();
     const name = this.keys.idempotency(caller, key);
-    const answer = await this.run(() =>
-      runScript(this.redis, IDEMPOTENCY_BEGIN, [name], [fingerprint, token, ms(leaseMs)]),
+    return runScript(this.redis, IDEMPOTENCY_BEGIN, [name], [fingerprint, token, ms(leaseMs)]).then(
+      (answer): IdempotencyBegin => {
+        const [state, found, kept, left] = answer as [string, string?, string?, number?];
+        if (state === 'started') return { state: 'started', token };
+        if (kept)
+          return { state: 'done', fingerprint: found ?? '', response: JSON.parse(kept) as KeptResponse };
+        return { state: 'running', fingerprint: found ?? '', leaseLeftMs: Math.max(0, Number(left ?? 0)) };
+      },
+      unavailable,
     );
-    const [state, found, kept, left] = answer as [string, string?, string?, number?];
-    if (state === 'started') return { state: 'started', token };
-    if (kept) return { state: 'done', fingerprint: found ?? '', response: JSON.parse(kept) as KeptResponse };
-    return { state: 'running', fingerprint: found ?? '', leaseLeftMs: Math.max(0, Number(left ?? 0)) };
   }
 
-  async renew(caller: string, key: string, token: string, leaseMs: number): Promise<boolean> {
+  renew(caller: string, key: string, token: string, leaseMs: number): Promise<boolean> {
     const name = this.keys.idempotency(caller, key);
-    const answer = await this.run(() =>
-      runScript(this.redis, IDEMPOTENCY_RENEW, [name], [token, ms(leaseMs)]),
-    );
-    return Number(answer) === 1;
+    return runScript(this.redis, IDEMPOTENCY_RENEW, [name], [token, ms(leaseMs)]).then(isOne, unavailable);
   }
 
-  async complete(
+  complete(
     caller: string,
     key: string,
     token: string,
@@ -46,22 +53,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     ttlMs: number,
   ): Promise<boolean> {
     const name = this.keys.idempotency(caller, key);
-    const answer = await this.run(() =>
-      runScript(this.redis, IDEMPOTENCY_COMPLETE, [name], [token, JSON.stringify(response), ms(ttlMs)]),
-    );
-    return Number(answer) === 1;
+    const args = [token, JSON.stringify(response), ms(ttlMs)];
+    return runScript(this.redis, IDEMPOTENCY_COMPLETE, [name], args).then(isOne, unavailable);
   }
 
-  async release(caller: string, key: string, token: string): Promise<void> {
+  release(caller: string, key: string, token: string): Promise<void> {
     const name = this.keys.idempotency(caller, key);
-    await this.run(() => runScript(this.redis, IDEMPOTENCY_RELEASE, [name], [token]));
-  }
-
-  private async run<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (cause) {
-      throw errors.storeUnavailable(cause);
-    }
+    return runScript(this.redis, IDEMPOTENCY_RELEASE, [name], [token]).then(nothing, unavailable);
   }
 }

@@ -26,7 +26,7 @@
 //   <prefix>{idem:<caller>:<sha256(key)>}    hash: an Idempotency-Key's fingerprint, lease token, kept answer
 //   <prefix>readyz                           the readiness probe's write
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LimitSubject } from '../limiter';
 
 /** The keys of one abuse-guard scope. */
@@ -84,7 +84,7 @@ export class RedisKeys {
    * included) cannot shape the key name or its hash tag, and the name has a fixed length.
    */
   idempotency(caller: string, key: string): string {
-    const digest = createHash('sha256').update(key).digest('hex');
+    const digest = hash('sha256', key, 'hex');
     return `${this.prefix}{idem:${caller}:${digest}}`;
   }
 
