@@ -1,8 +1,9 @@
 // The Redis client sends the commands issued in one turn of the event loop in one socket write (the
-// socket is corked on the first write of a turn and uncorked on the next tick), on every connection it
-// makes, reconnects included; each command still gets its own reply.
+// socket is corked on the first write of a turn and uncorked once the turn's I/O callbacks are done),
+// on every connection it makes, reconnects included; each command still gets its own reply. Commands
+// issued by two I/O callbacks of the same turn (two connections' data) share the write too.
 
-import type { Socket } from 'node:net';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import type Redis from 'ioredis';
 import { connectRedis, createRedisClient } from '../../src/store/redis/client';
 import { pollUntil } from '../support/net';
@@ -64,4 +65,38 @@ test('after a reconnect, the new connection is coalesced too', async () => {
   const { corked, replies } = burst(client, 10, 'd');
   expect(corked).toBe(1);
   expect(await Promise.all(replies)).toEqual(Array(10).fill('OK'));
+});
+
+test('commands issued by two I/O callbacks of one turn (data on two connections) leave in one write', async () => {
+  // Two connections to a local server, written to at once: their data arrives in one turn, one callback
+  // each. The first issues a command; the second finds it still held, and adds its own.
+  const seen: Array<{ corked: number; heldBytes: number; reply: Promise<string | null> }> = [];
+  const server = createServer((conn) => {
+    conn.on('data', () => {
+      const socket = socketOf(client);
+      const corked = socket.writableCorked;
+      const heldBytes = socket.writableLength;
+      seen.push({ corked, heldBytes, reply: client.set(`${prefix}e:${seen.length}`, '1', 'PX', 60_000) });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const clients = [tcpConnect(port, '127.0.0.1'), tcpConnect(port, '127.0.0.1')];
+  try {
+    await Promise.all(clients.map((c) => new Promise((resolve) => c.once('connect', resolve))));
+    await pollUntil('both connections accepted', async () => {
+      const count = await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
+      return count === 2 ? true : undefined;
+    });
+    for (const c of clients) c.write('x');
+    await pollUntil('both callbacks ran', async () => (seen.length === 2 ? true : undefined));
+    expect(seen[0]?.corked).toBe(0);
+    expect(seen[1]?.corked).toBe(1);
+    expect(seen[1]?.heldBytes).toBeGreaterThan(0);
+    expect(await Promise.all(seen.map((s) => s.reply))).toEqual(['OK', 'OK']);
+  } finally {
+    for (const c of clients) c.destroy();
+    server.close();
+  }
 });

@@ -1,9 +1,12 @@
 // Commands issued in the same turn of the event loop leave in one socket write. ioredis writes each
 // command with its own `socket.write`, a syscall each (~20 µs on a VM, waking Redis each time); under
-// load many requests issue commands in the same turn (their replies arrive together). Corking the socket
-// on the first write of a turn and uncorking it on the next tick sends them as one writev, as node-redis
-// does. Unlike ioredis's autoPipelining, no command waits for another's reply, so the command timeout
-// (the fail-fast bound under a frozen Redis) is unchanged.
+// load many requests issue commands in the same turn. Corking the socket on the first write of a turn
+// and uncorking it when the turn's I/O callbacks are done (setImmediate: after every callback of this
+// poll phase, not only the current one) sends them as one writev: the replies of several requests that
+// arrive together, and requests arriving on several connections at once, share one write. node-redis
+// does the same per tick. The wait is within the same turn (pending immediates keep the loop from
+// blocking in poll). Unlike ioredis's autoPipelining, no command waits for another's reply, so the
+// command timeout (the fail-fast bound under a frozen Redis) is unchanged.
 
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
@@ -25,7 +28,7 @@ function coalesce(socket: CoalescedSocket): void {
     if (!corked) {
       corked = true;
       socket.cork();
-      process.nextTick(uncork);
+      setImmediate(uncork);
     }
     return write.apply(this, args);
   } as Socket['write'];
