@@ -47,9 +47,13 @@ function change(before: Record<string, number>, after: Record<string, number>): 
   return changed;
 }
 
-/** The log lines a request added, with what differs between two sends of it (times, made-up ids) masked. */
+/**
+ * The log lines of a request (those with its reqId: the Redis client's own warnings may come in between),
+ * with what differs between two sends of it (times, made-up ids) masked.
+ */
 function linesSince(h: Harness, from: number, id: string): unknown[] {
-  return h.logs.slice(from).map((text) => {
+  const own = h.logs.slice(from).filter((text) => text.includes(`"reqId":"${id}"`));
+  return own.map((text) => {
     const line = JSON.parse(UUID.test(id) ? text.replaceAll(id, '<uuid>') : text) as Record<string, unknown>;
     delete line.time;
     delete line.responseTime;
