@@ -137,6 +137,7 @@ export class WrittenPhones {
   }
 }
 
+/** Keeps `value` in a bounded memo: a full memo forgets everything first (WrittenPhones, DestinationCache). */
 function remember<V>(memo: Map<string, V>, key: string, value: V, capacity: number): void {
   if (memo.size >= capacity) memo.clear();
   memo.set(key, value);
@@ -195,8 +196,7 @@ export class DestinationCache {
     const known = this.known.get(e164);
     if (known) return known;
     const destination = destinationOf(e164);
-    if (this.known.size >= this.capacity) this.known.clear();
-    this.known.set(e164, destination);
+    remember(this.known, e164, destination, this.capacity);
     return destination;
   }
 
