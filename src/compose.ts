@@ -1,7 +1,7 @@
 // The composition root, the only place that picks implementations: builds every real dependency from
 // the parsed config (Redis or memory store, the Vonage SDK, the simulator in sandbox mode), wires the
 // verification service and hands everything to createServiceApp (the Express app behind the refusal
-// fast path). Used by src/server.ts and by tests that need
+// and request-token fast paths). Used by src/server.ts and by tests that need
 // the whole service as it runs in production.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -16,6 +16,7 @@ import { mountDocs } from './http/docs/page';
 import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
 import type { RefusalFastPath } from './http/refusal-fast-path';
 import { RefusalLog } from './http/refusal-log';
+import type { StartFastPath } from './http/start-fast-path';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { type DeliveredMessage, VerifySimulator } from './simulator/v1/simulator';
@@ -48,12 +49,14 @@ import { type SdkVerifyClient, VonageVerifyGateway } from './vonage/v1/gateway';
 import { type SdkVerify2Client, VonageVerifyV2Gateway } from './vonage/v2/gateway';
 
 export interface Composed {
-  /** What the server listens with: the refusal fast path in front of the Express app. */
+  /** What the server listens with: the fast paths in front of the Express app. */
   app: RequestListener;
   /** The Express app alone (every request through Express; tests compare it with `app`). */
   express: Express;
   /** The fast path in front of it (how many refusals it answered). */
   fastPath: RefusalFastPath;
+  /** The request-token fast path behind that (how many request-tokens it refused). */
+  startFastPath: StartFastPath;
   service: VerifyService;
   /** The abuse guard (tests call sweep() on their virtual clock). */
   guard: AbuseGuard;
@@ -158,6 +161,7 @@ export async function compose(
     app: served.listener,
     express: served.express,
     fastPath: served.fastPath,
+    startFastPath: served.startFastPath,
     service,
     guard,
     metrics,

@@ -2,37 +2,14 @@
 // service as the authenticated caller, answer.
 
 import { type Request, type RequestHandler, type Response, Router } from 'express';
-import type { z } from 'zod';
 import { errors } from '../errors';
 import type { CallContext, VerificationRef } from '../verification/types';
 import type { VerifyService } from '../verification/verify-service';
 import { callerOf } from './auth';
 import { ExactRoutes, runHandlers } from './exact-routes';
 import { API_ROUTES, type ApiOperationId, apiRouteLabel } from './routes';
-import {
-  cancelBody,
-  commonRequestTokenBody,
-  nextEventBody,
-  requestIdParams,
-  requestTokenBody,
-  verifyTokenBody,
-} from './schemas';
-
-/** Validates input against a schema, listing every problem with its path. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  throw errors.validationFailed(
-    result.error.issues.flatMap((issue) => {
-      const path = issue.path.map(String);
-      // An unknown field is reported at its own path, not at the object that holds it.
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
-      }
-      return [{ path: path.join('.'), message: issue.message }];
-    }),
-  );
-}
+import { cancelBody, nextEventBody, parseInput, requestIdParams, verifyTokenBody } from './schemas';
+import { admissionOf, admitRequestToken } from './start-fast-path';
 
 function context(req: Request, res: Response): CallContext {
   const caller = callerOf(res);
@@ -82,9 +59,9 @@ const HANDLERS: Record<ApiOperationId, Handler> = {
   // this instance remembers over its limit) is thrown synchronously and answered without a promise.
   requestToken: (service, req, res) => {
     requireJson(req);
-    const body = commonRequestTokenBody(req.body) ?? parseInput(requestTokenBody, req.body);
     const ctx = context(req, res);
-    const admitted = service.admitStart(ctx, body);
+    // Admitted already when the request-token fast path read the body before Express (start-fast-path.ts).
+    const { body, admitted } = admissionOf(req) ?? admitRequestToken(service, req.body, ctx);
     return service.requestToken(ctx, body, admitted).then((started) => {
       res.status(201).json(started);
     });

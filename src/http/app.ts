@@ -7,6 +7,8 @@
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
 //   security-headers.ts  helmet's headers, precomputed
 //   refusal-fast-path.ts answers unauthenticated /api requests before Express (createServiceApp)
+//   start-fast-path.ts   answers request-token refused before its number's lock, before Express
+//   fast-answer.ts       how both answer a problem as Express would
 //   docs/              the OpenAPI document and the /docs page
 
 import type { RequestListener } from 'node:http';
@@ -36,6 +38,7 @@ import {
   requireCaller,
 } from './auth';
 import { createErrorHandler } from './error-handler';
+import { FastAnswers } from './fast-answer';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { RefusalFastPath, type TrustProxy } from './refusal-fast-path';
@@ -43,6 +46,7 @@ import { RefusalLog } from './refusal-log';
 import { requestLogger } from './request-log';
 import { API_BASE, methodsAt } from './routes';
 import { helmetHeaderChanges, recordHeaderChanges, securityHeaders } from './security-headers';
+import { StartFastPath, unlessReadBefore } from './start-fast-path';
 import { createWebhookRouter, type WebhookOptions } from './webhook-route';
 
 export type AppConfig = Pick<
@@ -96,7 +100,7 @@ export function createApp(deps: AppDeps): Express {
     createAuthenticator(config.API_KEYS),
     createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
     requireCaller,
-    express.json({ limit: '16kb', strict: true, verify: keepRawBody }),
+    unlessReadBefore(jsonBody()),
     createApiRouter(deps.service, createIdempotency(deps.idempotency)),
     // Its errors are answered here rather than after every later router has been matched against them.
     handleErrors,
@@ -130,16 +134,24 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** The service's request listener: the refusal fast path in front of the Express app. */
+/** The JSON body parser of /api (the request-token fast path reads bodies with one of its own). */
+function jsonBody(): RequestHandler {
+  return express.json({ limit: '16kb', strict: true, verify: keepRawBody });
+}
+
+/** The service's request listener: the fast paths in front of the Express app. */
 export interface ServiceApp {
   listener: RequestListener;
   express: Express;
   fastPath: RefusalFastPath;
+  startFastPath: StartFastPath;
 }
 
 /**
- * The Express app (createApp) behind the refusal fast path (refusal-fast-path.ts), which answers
- * unauthenticated /api requests as the app would, with the same limiter, metrics and refusal log.
+ * The Express app (createApp) behind the fast paths: the refusal fast path (refusal-fast-path.ts), which
+ * answers unauthenticated /api requests, then the request-token fast path (start-fast-path.ts), which
+ * answers a request-token refused before its number's lock; both as the app would, with the same
+ * limiter, metrics and refusal log.
  */
 export function createServiceApp(deps: AppDeps): ServiceApp {
   const { config } = deps;
@@ -151,18 +163,37 @@ export function createServiceApp(deps: AppDeps): ServiceApp {
     // CORS's headers for a request without Origin (one with it goes to Express).
     headers.push(...recordHeaderChanges(corsFor(config.CORS_ORIGINS), { method: 'GET', headers: {} }).set);
   }
-  const fastPath = new RefusalFastPath({
-    checkKey: createKeyCheck(config.API_KEYS),
-    countFailure: createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
-    trustProxy: app.get('trust proxy fn') as TrustProxy,
+  const answering = {
     headers,
-    cors: config.CORS_ORIGINS !== undefined,
     metrics: deps.metrics,
     logger: deps.logger,
     refusals,
     onProblem: countProblems(deps.metrics),
+  };
+  const checkKey = createKeyCheck(config.API_KEYS);
+  const cors = config.CORS_ORIGINS !== undefined;
+  const fastPath = new RefusalFastPath({
+    ...answering,
+    checkKey,
+    countFailure: createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
+    trustProxy: app.get('trust proxy fn') as TrustProxy,
+    cors,
   });
-  return { listener: fastPath.listener(app), express: app, fastPath };
+  const parse = jsonBody();
+  const startFastPath = new StartFastPath({
+    checkKey,
+    parseBody: (req, res, done) => void parse(req as Request, res as Response, done),
+    service: deps.service,
+    cors,
+    answers: new FastAnswers(answering),
+    logger: deps.logger,
+  });
+  return {
+    listener: fastPath.listener(startFastPath.listener(app)),
+    express: app,
+    fastPath,
+    startFastPath,
+  };
 }
 
 /** What the metrics learn of every problem answered: store failures are counted. */

@@ -9,10 +9,10 @@
 // header calls cost more than the answer. Here a refusal is one key check, one limiter call and one
 // writeHead with the headers in Express's order.
 //
-// The answer is the Express path's, byte for byte: the same pure pieces build it (problemAnswer for
-// status, headers and body; writeCompletion for the completion line and the RefusalLog folding;
-// logProblem for the problem's own line; the shared key check and failure count of auth.ts; req.ip
-// as Express computes it, with its trust proxy setting) and the headers are the ones the Express
+// The answer is the Express path's, byte for byte: the same pure pieces build it (fast-answer.ts, over
+// problemAnswer for status, headers and body, writeCompletion for the completion line and the RefusalLog
+// folding, logProblem for the problem's own line; the shared key check and failure count of auth.ts;
+// req.ip as Express computes it, with its trust proxy setting) and the headers are the ones the Express
 // middleware sets, in its order (X-Request-Id, helmet's, Cache-Control, CORS's). Anything not certainly a
 // refusal goes to Express: OPTIONS, a request with an Origin header when CORS is on, a path outside
 // /api or not in a plain form, and every request whose key is valid. test/http/refusal-fast-path.test.ts
@@ -20,13 +20,9 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
-import type { ApiError } from '../errors';
-import type { Logger } from '../logger';
-import type { Metrics } from '../metrics';
 import type { AuthFailureCount, KeyCheck } from './auth';
-import { logProblem, problemAnswer, toApiError } from './error-handler';
-import type { RefusalLog } from './refusal-log';
-import { requestIdFor, writeCompletion } from './request-log';
+import { arrival, type FastAnswerDeps, FastAnswers } from './fast-answer';
+import { requestIdFor } from './request-log';
 import { API_BASE } from './routes';
 
 /**
@@ -40,30 +36,22 @@ export const REFUSAL_ROUTE = 'unmatched';
 
 export type TrustProxy = (address: string, hop: number) => boolean;
 
-export interface RefusalFastPathDeps {
+export interface RefusalFastPathDeps extends FastAnswerDeps {
   checkKey: KeyCheck;
   countFailure: AuthFailureCount;
   /** Express's compiled trust proxy setting (app.get('trust proxy fn')), so the address is its req.ip. */
   trustProxy: TrustProxy;
-  /** The headers the Express middleware sets on every /api answer after X-Request-Id, in its order. */
-  headers: ReadonlyArray<readonly [name: string, value: string]>;
   /** CORS is on: a request with an Origin header gets CORS's answer, so it goes to Express. */
   cors: boolean;
-  metrics: Metrics;
-  logger: Logger;
-  refusals: RefusalLog;
-  /** What the Express error handler is told of every problem (the store-error metric). */
-  onProblem?: (error: ApiError) => void;
 }
 
 export class RefusalFastPath {
   /** How many refusals were answered here (tests check the path was taken). */
   answered = 0;
-  /** X-Request-Id's slot first, then the fixed headers: a copy per answer, flat as writeHead takes them. */
-  private readonly template: string[];
+  private readonly answers: FastAnswers;
 
   constructor(private readonly deps: RefusalFastPathDeps) {
-    this.template = ['X-Request-Id', '', ...deps.headers.flat()];
+    this.answers = new FastAnswers(deps);
   }
 
   /** The listener: refusals answered here, everything else by `next` (the Express app). */
@@ -84,52 +72,13 @@ export class RefusalFastPath {
 
   /** Counts the failure and answers; never rejects. */
   private async refuse(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const startedAt = Date.now();
-    const started = performance.now();
-    const id = requestIdFor(req.headers['x-request-id']);
+    const at = arrival(requestIdFor(req.headers['x-request-id']));
     let error: unknown;
     try {
       error = await this.deps.countFailure(proxyaddr(req, this.deps.trustProxy));
     } catch (failure) {
       error = failure;
     }
-    try {
-      this.answer(req, res, { id, startedAt, started, error });
-    } catch (failure) {
-      // Never expected (writing an answer does not throw); the connection is not left hanging.
-      this.deps.logger.error({ err: failure, reqId: id }, 'refusal fast path failed');
-      res.destroy();
-    }
-  }
-
-  private answer(
-    req: IncomingMessage,
-    res: ServerResponse,
-    at: { id: string; startedAt: number; started: number; error: unknown },
-  ): void {
-    const { logger, refusals } = this.deps;
-    const apiError = toApiError(at.error);
-    this.deps.onProblem?.(apiError);
-    logProblem(at.error, apiError, {
-      logger: () => logger.child({ reqId: at.id }),
-      debug: logger.isLevelEnabled('debug'),
-    });
-    const completion = { id: at.id, method: req.method, url: req.url ?? '', startedAt: at.startedAt };
-    if (res.destroyed) {
-      // The client left while the failure was counted: Express logs its close (status not yet set).
-      writeCompletion(logger, refusals, { ...completion, statusCode: res.statusCode });
-      return;
-    }
-    const answer = problemAnswer(apiError);
-    const headers = this.template.slice();
-    headers[1] = at.id;
-    for (const [name, value] of answer.headers) headers.push(name, value);
-    res.writeHead(answer.status, headers);
-    if (req.method === 'HEAD') res.end();
-    else res.end(answer.body);
-    this.answered += 1;
-    const seconds = (performance.now() - at.started) / 1000;
-    this.deps.metrics.observeHttp(REFUSAL_ROUTE, req.method ?? '', answer.status, seconds);
-    writeCompletion(logger, refusals, { ...completion, statusCode: answer.status });
+    if (this.answers.problem(req, res, error, at, REFUSAL_ROUTE)) this.answered += 1;
   }
 }

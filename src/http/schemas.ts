@@ -2,6 +2,7 @@
 // OpenAPI document, so the two cannot drift apart.
 
 import { z } from 'zod';
+import { errors } from '../errors';
 import { CHANNELS } from '../verification/channels';
 import { countryCodeProblem } from '../verification/phone';
 
@@ -250,3 +251,24 @@ export const problemResponse = z
     option: z.string().optional(),
   })
   .meta({ id: 'Problem' });
+
+/** Validates input against a schema, listing every problem with its path. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw errors.validationFailed(
+    result.error.issues.flatMap((issue) => {
+      const path = issue.path.map(String);
+      // An unknown field is reported at its own path, not at the object that holds it.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+      }
+      return [{ path: path.join('.'), message: issue.message }];
+    }),
+  );
+}
+
+/** request-token's body: the common shape checked in plain code (commonRequestTokenBody), any other by zod. */
+export function requestTokenInput(input: unknown): RequestTokenBody {
+  return commonRequestTokenBody(input) ?? parseInput(requestTokenBody, input);
+}
