@@ -43,7 +43,7 @@ import { createIdempotency, type IdempotencySettings, keepRawBody } from './idem
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { RefusalFastPath, type TrustProxy } from './refusal-fast-path';
 import { RefusalLog } from './refusal-log';
-import { requestLogger } from './request-log';
+import { arrivalOf, requestLogger } from './request-log';
 import { API_BASE, methodsAt } from './routes';
 import { helmetHeaderChanges, recordHeaderChanges, securityHeaders } from './security-headers';
 import { StartFastPath, unlessReadBefore } from './start-fast-path';
@@ -216,8 +216,9 @@ function observeRequests(metrics: Metrics): RequestHandler {
     const seconds = (performance.now() - (this[STARTED] ?? performance.now())) / 1000;
     metrics.observeHttp(route, req.method, this.statusCode, seconds);
   }
-  return (_req: Request, res: Response, next: NextFunction) => {
-    (res as ObservedResponse)[STARTED] = performance.now();
+  return (req: Request, res: Response, next: NextFunction) => {
+    // From when a fast path took the request up and read its body, if one did (request-log.ts).
+    (res as ObservedResponse)[STARTED] = arrivalOf(req)?.started ?? performance.now();
     res.on('finish', onFinish);
     next();
   };

@@ -10,7 +10,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { logProblem, problemAnswer, toApiError } from './error-handler';
 import type { RefusalLog } from './refusal-log';
-import { writeCompletion } from './request-log';
+import { type Arrival, writeCompletion } from './request-log';
 
 export interface FastAnswerDeps {
   /** The headers the Express middleware sets on every /api answer after X-Request-Id, in its order. */
@@ -20,20 +20,6 @@ export interface FastAnswerDeps {
   refusals: RefusalLog;
   /** What the Express error handler is told of every problem (the store-error metric). */
   onProblem?: (error: ApiError) => void;
-}
-
-/** When and as what a request was taken up. */
-export interface Arrival {
-  /** Its request id (requestIdFor). */
-  id: string;
-  /** Date.now() when it was taken up, for the completion line. */
-  startedAt: number;
-  /** performance.now() then, for the duration metric. */
-  started: number;
-}
-
-export function arrival(id: string): Arrival {
-  return { id, startedAt: Date.now(), started: performance.now() };
 }
 
 export class FastAnswers {

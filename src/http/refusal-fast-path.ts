@@ -21,8 +21,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { AuthFailureCount, KeyCheck } from './auth';
-import { arrival, type FastAnswerDeps, FastAnswers } from './fast-answer';
-import { requestIdFor } from './request-log';
+import { type FastAnswerDeps, FastAnswers } from './fast-answer';
+import { arrival, requestIdFor } from './request-log';
 import { API_BASE } from './routes';
 
 /**

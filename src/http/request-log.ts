@@ -5,6 +5,7 @@
 // cost more than answering them (docs/perf-profile.md).
 
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../logger';
 import type { RefusalLog } from './refusal-log';
@@ -22,8 +23,10 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const CHILD = Symbol('request logger');
 const BASE = Symbol('base logger');
 const STARTED = Symbol('started at');
+const ARRIVAL = Symbol('taken up before Express');
 
 type LoggedRequest = Request & { [CHILD]?: Logger; [BASE]?: Logger };
+type ArrivedRequest = IncomingMessage & { [ARRIVAL]?: Arrival };
 type TimedResponse = Response & { [STARTED]?: number; err?: unknown };
 
 /** Gives every request of `app` a lazy `req.log`: `logger.child({ reqId })`, made the first time it is read. */
@@ -54,6 +57,33 @@ export function requestLogsAt(req: Request, level: string): boolean {
 /** The id of a request: its X-Request-Id when given in a safe form, else a fresh UUID. */
 export function requestIdFor(given: string | string[] | undefined): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** When and as what a request was taken up. */
+export interface Arrival {
+  /** Its request id (requestIdFor). */
+  id: string;
+  /** Date.now() when it was taken up, for the completion line. */
+  startedAt: number;
+  /** performance.now() then, for the duration metric. */
+  started: number;
+}
+
+export function arrival(id: string): Arrival {
+  return { id, startedAt: Date.now(), started: performance.now() };
+}
+
+/**
+ * Notes that a listener in front of Express took the request up (and read its body) before handing it
+ * on: Express's request log and metrics then count from then, with the same request id.
+ */
+export function noteArrival(req: IncomingMessage, at: Arrival): void {
+  (req as ArrivedRequest)[ARRIVAL] = at;
+}
+
+/** When a listener in front of Express took the request up, if one did (noteArrival). */
+export function arrivalOf(req: IncomingMessage): Arrival | undefined {
+  return (req as ArrivedRequest)[ARRIVAL];
 }
 
 /** What the completion line of a request says. */
@@ -113,10 +143,11 @@ export function requestLogger(app: Express, logger: Logger, refusals: RefusalLog
     logCompletion(logger, refusals, this);
   }
   return (req: Request, res: Response, next: NextFunction) => {
-    const id = requestIdFor(req.headers['x-request-id']);
+    const before = arrivalOf(req);
+    const id = before?.id ?? requestIdFor(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', id);
     req.id = id;
-    (res as TimedResponse)[STARTED] = Date.now();
+    (res as TimedResponse)[STARTED] = before?.startedAt ?? Date.now();
     res.on('close', onClose);
     next();
   };

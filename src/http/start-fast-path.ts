@@ -22,8 +22,8 @@ import type { Logger } from '../logger';
 import type { CallContext } from '../verification/types';
 import type { AdmittedStart, VerifyService } from '../verification/verify-service';
 import type { KeyCheck } from './auth';
-import { arrival, type FastAnswers } from './fast-answer';
-import { requestIdFor } from './request-log';
+import type { FastAnswers } from './fast-answer';
+import { arrival, noteArrival, requestIdFor } from './request-log';
 import { API_BASE, apiRouteLabel } from './routes';
 import { type RequestTokenBody, requestTokenInput } from './schemas';
 
@@ -116,6 +116,7 @@ export class StartFastPath {
     this.deps.parseBody(req, res, (error) => {
       if (error !== undefined && error !== null) {
         (req as ReadBefore)[READ_FAILED] = { error };
+        noteArrival(req, at);
         this.handedOn += 1;
         next(req, res);
         return;
@@ -132,6 +133,7 @@ export class StartFastPath {
         return;
       }
       (req as ReadBefore)[ADMITTED] = admission;
+      noteArrival(req, at);
       this.handedOn += 1;
       next(req, res);
     });
