@@ -11,7 +11,7 @@ import { Vonage } from '@vonage/server-sdk';
 import type { Express } from 'express';
 import { type Clock, systemClock } from './clock';
 import { type Config, lockTimings } from './config';
-import { createServiceApp } from './http/app';
+import { type AppDeps, createServiceApp } from './http/app';
 import { mountDocs } from './http/docs/page';
 import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
 import type { RefusalFastPath } from './http/refusal-fast-path';
@@ -78,7 +78,7 @@ export interface ComposeOptions {
   clock?: Clock;
   /** Reuse a simulator (tests); in sandbox mode one is started otherwise. */
   simulator?: VerifySimulator;
-  docs?: (app: Express) => void;
+  docs?: AppDeps['docs'];
   defaultMetrics?: boolean;
   /** Replaces the store built from the config (tests that make the store fail at a chosen step). */
   store?: VerificationStore;

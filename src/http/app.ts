@@ -3,6 +3,7 @@
 //   routes.ts          the route table: handlers, metrics labels and OpenAPI all follow it
 //   api-routes.ts      the /api handlers        ops-routes.ts   health, readiness, metrics, sandbox inbox
 //   auth.ts            API keys and the failed-auth limit   webhook-route.ts  Vonage's signed callbacks
+//   admin-routes.ts    the abuse guard's operator routes (ADMIN_API_KEY)
 //   idempotency.ts     Idempotency-Key on every POST: replays, reuse and in-progress answers
 //   schemas.ts         zod request and response schemas   error-handler.ts  problem+json answers
 //   security-headers.ts  helmet's headers, precomputed
@@ -44,7 +45,7 @@ import { createOpsRouter, type SandboxInbox } from './ops-routes';
 import { RefusalFastPath, type TrustProxy } from './refusal-fast-path';
 import { RefusalLog } from './refusal-log';
 import { arrivalOf, requestLogger } from './request-log';
-import { API_BASE, methodsAt } from './routes';
+import { ADMIN_BASE, API_BASE, type MountedRoutes, methodsAt } from './routes';
 import { helmetHeaderChanges, recordHeaderChanges, securityHeaders } from './security-headers';
 import { StartFastPath, unlessReadBefore } from './start-fast-path';
 import { createWebhookRouter, type WebhookOptions } from './webhook-route';
@@ -71,8 +72,8 @@ export interface AppDeps {
   webhook?: WebhookOptions;
   /** Folds the completion lines of refusals in floods (one of its own when not given). */
   refusalLog?: RefusalLog;
-  /** The OpenAPI document and its interactive page, when built. */
-  docs?: (app: Express) => void;
+  /** The OpenAPI document and its interactive page, when built; told which optional routes the app has. */
+  docs?: (app: Express, mounted: MountedRoutes) => void;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -114,15 +115,20 @@ export function createApp(deps: AppDeps): Express {
       ...(deps.sandbox ? { inbox: deps.sandbox } : {}),
     }),
   );
-  deps.docs?.(app);
+  const mounted: MountedRoutes = {
+    sandbox: config.sandbox,
+    admin: Boolean(config.ADMIN_API_KEY && deps.guard),
+  };
+  deps.docs?.(app, mounted);
   app.use(createWebhookRouter(deps.service, deps.webhook ?? { signatureSecret: undefined }));
 
   if (config.ADMIN_API_KEY && deps.guard) {
-    app.use('/admin', createAdminRouter(deps.guard, config.ADMIN_API_KEY));
+    const countFailure = createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP);
+    app.use(ADMIN_BASE, createAdminRouter(deps.guard, { key: config.ADMIN_API_KEY, countFailure }));
   }
 
   app.use((req, res, next) => {
-    const allowed = methodsAt(req.path, { sandbox: config.sandbox });
+    const allowed = methodsAt(req.path, mounted);
     if (allowed.length === 0 || allowed.includes(req.method)) {
       next(errors.routeNotFound());
       return;

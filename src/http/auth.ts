@@ -54,14 +54,20 @@ export function createAuthenticator(apiKeys: Map<string, string>): RequestHandle
   };
 }
 
-/** A route only for the holder of `token` (Authorization: Bearer), compared in constant time; unset: open. */
-export function requireBearer(token: string | undefined): RequestHandler {
+/**
+ * A route only for the holder of `token` (Authorization: Bearer), compared in constant time over
+ * fixed-length digests; unset: open. With `countFailure`, a missing or wrong token counts against the
+ * address's failed-authentication limit (createAuthFailureCount): 401, or 429 once it is over.
+ */
+export function requireBearer(token: string | undefined, countFailure?: AuthFailureCount): RequestHandler {
   const expected = token === undefined ? undefined : digest(token);
   return (req, _res, next) => {
     if (expected === undefined) return next();
     const token = bearerToken(req.headers.authorization);
     const given = digest(token ?? '');
-    next(token !== undefined && timingSafeEqual(expected, given) ? undefined : errors.unauthorized());
+    if (token !== undefined && timingSafeEqual(expected, given)) return next();
+    if (countFailure === undefined) return next(errors.unauthorized());
+    countFailure(req.ip).then(next, next);
   };
 }
 

@@ -1,10 +1,11 @@
-// The route table: every documented endpoint, once. The handlers (api-routes.ts, ops-routes.ts) and
-// the OpenAPI document (docs/endpoints.ts) are keyed by its operation ids, so a route without a handler
-// or without documentation does not compile; the metrics route labels of /api come from its paths.
+// The route table: every endpoint, once. The handlers (api-routes.ts, ops-routes.ts, admin-routes.ts,
+// webhook-route.ts, docs/page.ts) and the OpenAPI document (docs/endpoints.ts) are keyed by its operation
+// ids, so a route without a handler or without documentation does not compile; the metrics route labels
+// and the Allow header of 405 method_not_allowed (methodsAt) come from its paths.
 
 export interface RouteSpec {
   operationId: string;
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** Express form (`/verifications/:requestId`), relative to the table's base path. */
   path: string;
   /** Mounted only in sandbox mode. */
@@ -37,10 +38,35 @@ export const DOCS_ROUTES = [
   { operationId: 'docsPage', method: 'get', path: '/docs' },
 ] as const satisfies readonly RouteSpec[];
 
+/** The abuse guard's operator routes, behind ADMIN_API_KEY (a bearer key of their own), mounted at
+ * ADMIN_BASE only when that key is set. */
+export const ADMIN_BASE = '/admin';
+export const ADMIN_ROUTES = [
+  { operationId: 'getAbuseGuard', method: 'get', path: '/guard' },
+  { operationId: 'liftGuardBlock', method: 'delete', path: '/guard/blocks/:scope/:value' },
+] as const satisfies readonly RouteSpec[];
+
+/** Called by Vonage, not by callers: the signed JWT of each callback is its authentication. At the root. */
+export const WEBHOOK_ROUTES = [
+  { operationId: 'vonageVerifyCallback', method: 'post', path: '/webhooks/vonage/verify' },
+] as const satisfies readonly RouteSpec[];
+
 export type ApiOperationId = (typeof API_ROUTES)[number]['operationId'];
 export type OpsOperationId = (typeof OPS_ROUTES)[number]['operationId'];
 export type DocsOperationId = (typeof DOCS_ROUTES)[number]['operationId'];
-export type OperationId = ApiOperationId | OpsOperationId | DocsOperationId;
+export type AdminOperationId = (typeof ADMIN_ROUTES)[number]['operationId'];
+export type WebhookOperationId = (typeof WEBHOOK_ROUTES)[number]['operationId'];
+export type OperationId =
+  | ApiOperationId
+  | OpsOperationId
+  | DocsOperationId
+  | AdminOperationId
+  | WebhookOperationId;
+
+/** The metrics label of a route of the table: its full path in Express form (`/admin/guard/blocks/:scope/:value`). */
+export function routeLabel(base: string, route: RouteSpec): string {
+  return `${base}${route.path}`;
+}
 
 /** `/verifications/:requestId` -> `/verifications/{requestId}` (OpenAPI's form). */
 export function openApiPath(base: string, path: string): string {
@@ -77,15 +103,25 @@ function pathMatches(pattern: string, path: string): boolean {
   );
 }
 
+/** Which routes of the table an app has mounted, besides those it always has. */
+export interface MountedRoutes {
+  /** Sandbox mode: the sandboxOnly routes. */
+  sandbox: boolean;
+  /** ADMIN_API_KEY is set: the operator routes. */
+  admin: boolean;
+}
+
 /**
  * The methods the table answers at a request path, HEAD wherever GET is (Express answers HEAD with the
  * GET handler); empty for a path the table does not know. For 405 method_not_allowed and its Allow header.
  */
-export function methodsAt(path: string, options: { sandbox: boolean }): string[] {
+export function methodsAt(path: string, options: MountedRoutes): string[] {
   const routes = [
     ...API_ROUTES.map((route) => ({ ...route, path: `${API_BASE}${route.path}` })),
     ...OPS_ROUTES.filter((route) => options.sandbox || !('sandboxOnly' in route && route.sandboxOnly)),
     ...DOCS_ROUTES,
+    ...WEBHOOK_ROUTES,
+    ...(options.admin ? ADMIN_ROUTES.map((route) => ({ ...route, path: `${ADMIN_BASE}${route.path}` })) : []),
   ];
   const found = new Set<string>();
   for (const route of routes) if (pathMatches(route.path, path)) found.add(route.method.toUpperCase());

@@ -78,7 +78,8 @@ const sandboxMessagesQuery = z.object({
 });
 const sandboxResetResponse = z.object({ reset: z.literal(true) }).meta({ id: 'SandboxReset' });
 
-const json = (schema: z.ZodType, example?: unknown) => ({
+/** A JSON response's content: its schema and one example. */
+export const json = (schema: z.ZodType, example?: unknown) => ({
   'application/json': { schema, ...(example === undefined ? {} : { example }) },
 });
 

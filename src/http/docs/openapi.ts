@@ -4,19 +4,33 @@
 // instance made by the factories of errors.ts, so it is exactly what the service sends.
 //   openapi.ts          this builder          endpoints.ts   per-route data (a declarative table)
 //   error-catalogue.ts  every error code      page.ts        /openapi.json and the Swagger UI at /docs
+//   operator-endpoints.ts  per-route data of the operator routes and Vonage's webhook
 
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { type ErrorCode, problemBody } from '../../errors';
 import { API_VERSION } from '../../version';
-import { API_BASE, API_ROUTES, DOCS_ROUTES, OPS_ROUTES, openApiPath } from '../routes';
+import {
+  ADMIN_BASE,
+  ADMIN_ROUTES,
+  API_BASE,
+  API_ROUTES,
+  DOCS_ROUTES,
+  OPS_ROUTES,
+  openApiPath,
+  type RouteSpec,
+  WEBHOOK_ROUTES,
+} from '../routes';
 import { problemResponse } from '../schemas';
 import { apiEndpointDocs, docsEndpointDocs, type EndpointDoc, opsEndpointDocs } from './endpoints';
 import { ERROR_CATALOGUE, type ErrorDoc } from './error-catalogue';
+import { adminEndpointDocs, webhookEndpointDocs } from './operator-endpoints';
 
 export interface OpenApiOptions {
   /** Sandbox mode: documents GET /sandbox/messages and how to get a code without a phone. */
   sandbox: boolean;
+  /** ADMIN_API_KEY is set: documents the operator routes under /admin (default: they do not exist). */
+  admin?: boolean;
   /** Base URL of the service; default '/' (the origin the document was fetched from). */
   serverUrl?: string;
 }
@@ -124,12 +138,19 @@ function errorTable(): string {
   return ['| HTTP | code | when |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
-function description(sandbox: boolean): string {
+function description(sandbox: boolean, admin: boolean): string {
   return [
     'Sends one-time codes to phones and checks them, through Vonage Verify. Pending verifications are kept ' +
       "server-side per calling service: callers never handle Vonage ids and never see each other's verifications.",
     'Every `/api/*` request needs `Authorization: Bearer <API key>` (**Authorize** above). Phone numbers are ' +
       'accepted in any common written form and answered in E.164.',
+    ...(admin
+      ? [
+          "The operator routes under `/admin` need the operators' key, `ADMIN_API_KEY`, instead (`adminAuth`).",
+        ]
+      : []),
+    '`POST /webhooks/vonage/verify` is for Vonage, not for callers: its callbacks are authenticated by their ' +
+      'signed JWT (`vonageSignature`).',
     ...(sandbox
       ? [
           '**Sandbox mode**: no Vonage credentials are configured, so codes go to a local Verify simulator instead ' +
@@ -141,6 +162,59 @@ function description(sandbox: boolean): string {
   ].join('\n\n');
 }
 
+/** Who may call a documented route: the API key, the operator key, Vonage's signature, or anyone. */
+type Access = 'apiKey' | 'admin' | 'vonage' | 'public';
+
+interface Documented {
+  route: RouteSpec & { sandboxOnly?: boolean };
+  base: string;
+  access: Access;
+  doc: EndpointDoc;
+}
+
+/** Every route of the table the service has with these options, with its documentation. */
+function documentedRoutes(options: OpenApiOptions): Documented[] {
+  const apiDocs = apiEndpointDocs(options.sandbox);
+  const opsDocs = opsEndpointDocs(options.sandbox);
+  const docsDocs = docsEndpointDocs();
+  const adminDocs = adminEndpointDocs();
+  const webhookDocs = webhookEndpointDocs();
+  const all: Documented[] = [
+    ...API_ROUTES.map((route) => {
+      const doc = apiDocs[route.operationId];
+      const access: Access = 'apiKey';
+      return { route, base: API_BASE, access, doc: route.method === 'post' ? withIdempotency(doc) : doc };
+    }),
+    ...OPS_ROUTES.map((route) => ({
+      route,
+      base: '',
+      access: 'public' as const,
+      doc: opsDocs[route.operationId],
+    })),
+    ...DOCS_ROUTES.map((route) => ({
+      route,
+      base: '',
+      access: 'public' as const,
+      doc: docsDocs[route.operationId],
+    })),
+    ...WEBHOOK_ROUTES.map((route) => ({
+      route,
+      base: '',
+      access: 'vonage' as const,
+      doc: webhookDocs[route.operationId],
+    })),
+    ...(options.admin
+      ? ADMIN_ROUTES.map((route) => ({
+          route,
+          base: ADMIN_BASE,
+          access: 'admin' as const,
+          doc: adminDocs[route.operationId],
+        }))
+      : []),
+  ];
+  return all.filter(({ route }) => options.sandbox || !route.sandboxOnly);
+}
+
 /** Builds the document; callers cache it (it does not change while the process runs). */
 export function buildOpenApiDocument(options: OpenApiOptions): object {
   const registry = new OpenAPIRegistry();
@@ -149,28 +223,40 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
     scheme: 'bearer',
     description: "The calling service's API key from `API_KEYS` (`caller:key` pairs).",
   });
-  const apiDocs = apiEndpointDocs(options.sandbox);
-  const opsDocs = opsEndpointDocs(options.sandbox);
-  const docsDocs = docsEndpointDocs();
-  const documented = [
-    ...API_ROUTES.map((route) => {
-      const doc = apiDocs[route.operationId];
-      return { route, base: API_BASE, auth: true, doc: route.method === 'post' ? withIdempotency(doc) : doc };
-    }),
-    ...OPS_ROUTES.map((route) => ({ route, base: '', auth: false, doc: opsDocs[route.operationId] })),
-    ...DOCS_ROUTES.map((route) => ({ route, base: '', auth: false, doc: docsDocs[route.operationId] })),
-  ];
-  for (const { route, base, auth, doc } of documented) {
-    if ('sandboxOnly' in route && route.sandboxOnly && !options.sandbox) continue;
+  const vonage = registry.registerComponent('securitySchemes', 'vonageSignature', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      "Vonage's signed callbacks: a JWT signed HS256 with `VONAGE_SIGNATURE_SECRET`, its `payload_hash` claim the " +
+      'SHA-256 (hex) of the exact body bytes, `iat` within the last day. Vonage signs it; callers never send one.',
+  });
+  const admin = options.admin
+    ? registry.registerComponent('securitySchemes', 'adminAuth', {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          "The operators' key, `ADMIN_API_KEY` (not an API key). A missing or wrong one counts against " +
+          '`LIMIT_AUTH_FAILURES_PER_IP`, like a wrong API key.',
+      })
+    : undefined;
+  const schemes: Record<Access, string | undefined> = {
+    apiKey: bearer.name,
+    admin: admin?.name,
+    vonage: vonage.name,
+    public: undefined,
+  };
+  for (const { route, base, access, doc } of documentedRoutes(options)) {
     const responses = { ...doc.success, ...errorResponses(doc.errors, doc.overrides) };
+    const scheme = schemes[access];
     registry.registerPath({
       method: route.method,
       path: openApiPath(base, route.path),
       operationId: route.operationId,
       ...doc.route,
       // Public routes say so (an empty list), rather than inheriting the document's default.
-      security: auth ? [{ [bearer.name]: [] }] : [],
-      responses: auth && route.method === 'post' ? markReplayable(responses) : responses,
+      security: scheme ? [{ [scheme]: [] }] : [],
+      responses: access === 'apiKey' && route.method === 'post' ? markReplayable(responses) : responses,
     });
   }
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
@@ -178,7 +264,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
     info: {
       title: 'OTP verification service',
       version: API_VERSION,
-      description: description(options.sandbox),
+      description: description(options.sandbox, options.admin === true),
       license: { name: 'MIT', identifier: 'MIT' },
     },
     // The default for any operation that does not say: the bearer key.
@@ -193,6 +279,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): object {
       { name: 'Verification', description: 'Send and check codes. Needs the bearer API key.' },
       { name: 'Operations', description: 'Health, readiness and metrics for the platform. No key needed.' },
       ...(options.sandbox ? [{ name: 'Sandbox', description: 'Only in sandbox mode.' }] : []),
+      ...(options.admin
+        ? [{ name: 'Operators', description: "The abuse guard's operator routes. Needs `ADMIN_API_KEY`." }]
+        : []),
+      {
+        name: 'Vonage callbacks',
+        description: 'Called by Vonage (Verify v2), not by callers; authenticated by its signed JWT.',
+      },
     ],
   });
 }

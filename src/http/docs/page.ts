@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { errors } from '../../errors';
-import { DOCS_ROUTES, type DocsOperationId } from '../routes';
+import { DOCS_ROUTES, type DocsOperationId, type MountedRoutes } from '../routes';
 import { buildOpenApiDocument } from './openapi';
 
 /** swagger-ui-dist's folder. Resolved through package.json: requiring the package would load the whole bundle into Node. */
@@ -95,11 +95,14 @@ export interface DocsOptions {
   serverUrl?: string;
 }
 
-/** For AppDeps.docs: mounts the document and the page on the app. */
-export function mountDocs(options: DocsOptions): (app: Express) => void {
-  return (app: Express) => {
+/**
+ * For AppDeps.docs: mounts the document and the page on the app. The document lists the optional routes
+ * the app says it has mounted (createApp tells; a bare app has no operator routes).
+ */
+export function mountDocs(options: DocsOptions): (app: Express, mounted?: MountedRoutes) => void {
+  return (app: Express, mounted?: MountedRoutes) => {
     // Built once per app: the document does not change while the process runs.
-    const document = JSON.stringify(buildOpenApiDocument(options));
+    const document = JSON.stringify(buildOpenApiDocument({ ...options, admin: mounted?.admin === true }));
     const csp = pageCsp(originOf(options.serverUrl));
 
     // The documented routes, one handler per entry of DOCS_ROUTES (routes.ts).
