@@ -262,6 +262,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/vonage/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Vonage's Verify v2 callbacks (called by Vonage, not by callers)
+         * @description The status webhook URL of the Vonage application (Verify v2): Vonage posts each channel's outcome (`event`) and the final summary (`summary`) here. No API key: each callback must carry `Authorization: Bearer <JWT>` signed HS256 with `VONAGE_SIGNATURE_SECRET`, issued within the last day (`iat`), whose `payload_hash` claim is the SHA-256 (hex) of the exact body bytes; anything else is 401 and changes nothing, and without `VONAGE_SIGNATURE_SECRET` every callback is 401. A valid callback updates the verification it names (its `events`, and a pending one's `status`) and answers 200; a repeat changes nothing twice, an unknown `request_id` answers 200 and is ignored (Vonage retries any other answer), and a callback never moves a verification backwards.
+         */
+        post: operations["vonageVerifyCallback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -522,6 +542,38 @@ export interface components {
         SandboxReset: {
             /** @enum {boolean} */
             reset: true;
+        };
+        CallbackReceived: {
+            /** @enum {boolean} */
+            received: true;
+        };
+        VonageVerifyCallback: {
+            /** @description Vonage's request id: the verification's `requestId`. */
+            request_id: string;
+            /**
+             * @description `summary`: the verification ended; `event`: one channel (delivery attempt) ended.
+             * @enum {string}
+             */
+            type: "summary" | "event";
+            /** @description summary: `completed`, `failed`, `expired` (or `blocked`); event: `completed`, `failed`, `rejected`, `user_rejected`, `action_pending`. */
+            status: string;
+            /** @description event: `sms`, `voice`, `whatsapp` or `silent_auth`. */
+            channel?: string;
+            submitted_at?: string;
+            triggered_at?: string;
+            finalized_at?: string;
+            channel_timeout?: number;
+            /** @description summary: each channel of the workflow and how it ended. */
+            workflow?: ({
+                channel: string;
+                initiated_at: string;
+                status: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            client_ref?: string;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -1733,6 +1785,99 @@ export interface operations {
                 content: {
                     /** @example <!doctype html><html>...Swagger UI...</html> */
                     "text/html": string;
+                };
+            };
+        };
+    };
+    vonageVerifyCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VonageVerifyCallback"];
+            };
+        };
+        responses: {
+            /** @description Applied, a repeat, or for a verification this service does not know (ignored). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": true
+                     *     }
+                     */
+                    "application/json": components["schemas"]["CallbackReceived"];
+                };
+            };
+            /** @description `validation_failed`: A correctly signed body that is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: Not signed as above: no or malformed token, another secret or algorithm, stale `iat`, a `payload_hash` that does not match the body; or no `VONAGE_SIGNATURE_SECRET` configured. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `verification_in_progress`: The verification's number stayed busy with another request for too long; Vonage retries the callback. */
+            409: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 kB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`: An unexpected failure; no internals are shown. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `store_unavailable`: The verification store (Redis) is down, not answering in time, full, or a read-only replica; nothing was sent to Vonage that the store could not record. */
+            503: {
+                headers: {
+                    /**
+                     * @description Seconds to wait before trying again (also in `retryAfterSeconds`).
+                     * @example 30
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
