@@ -32,10 +32,12 @@ export function mapThrown(error: unknown): ApiError {
     return errors.upstreamTimeout(new OutcomeUnknown('no answer in time'));
   }
   const httpStatus = (error as { response?: { status?: unknown } } | undefined)?.response?.status;
-  if (typeof httpStatus === 'number') {
+  if (typeof httpStatus === 'number' && (httpStatus < 200 || httpStatus > 299)) {
     // An HTTP error status is Vonage's gateway refusing the call, not an answer that went missing.
     return httpStatus === 429 ? errors.upstreamUnavailable(1) : errors.upstreamError();
   }
+  // A 2xx the SDK could not decode (its VetchError "Failed to decode response body" carries the 200) is
+  // Vonage's answer, unreadable: the call may well have been carried out, so it falls to the end.
   // fetch reports refused, reset and unresolvable connections as TypeError('fetch failed').
   if (name === 'TypeError') {
     return isConnectionRefused(error)

@@ -3,7 +3,7 @@
 // same statuses through the real SDK and the simulator over HTTP, end to end to the HTTP answer.
 
 import { ApiError } from '../../src/errors';
-import { mapThrown } from '../../src/vonage/thrown';
+import { isOutcomeUnknown, mapThrown } from '../../src/vonage/thrown';
 import { mapCheckStatus, mapControlStatus, mapStartStatus } from '../../src/vonage/v1/status-map';
 import { codeFor, type Harness, startHarness, ukMobile } from '../support/harness';
 
@@ -102,20 +102,33 @@ describe('thrown SDK errors', () => {
   const abort = () => Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
   const network = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: { code } });
 
+  // The SDK's VetchError for a 2xx whose body it could not decode keeps that 2xx response.
+  const undecodable = () =>
+    Object.assign(new Error('Failed to decode response body'), { response: { status: 200 } });
+
+  // unknown: whether Vonage may have carried the call out (the answer went missing or was unreadable).
   test.each([
-    ['HTTP 500', 'upstream_error', 502, httpError(500)],
-    ['HTTP 502', 'upstream_error', 502, httpError(502)],
-    ['HTTP 401', 'upstream_error', 502, httpError(401)],
-    ['HTTP 429', 'upstream_unavailable', 503, httpError(429)],
-    ['timeout (AbortError)', 'upstream_timeout', 504, abort()],
-    ['connection refused', 'upstream_unavailable', 503, network('ECONNREFUSED')],
-    ['connection reset', 'upstream_unavailable', 503, network('ECONNRESET')],
-    ['undecodable body', 'upstream_error', 502, new Error('Failed to decode response body')],
-    ['something else', 'upstream_error', 502, 'a string'],
-  ])('%s -> %s %i', (_name, code, status, thrown) => {
+    ['HTTP 500', 'upstream_error', 502, false, httpError(500)],
+    ['HTTP 502', 'upstream_error', 502, false, httpError(502)],
+    ['HTTP 401', 'upstream_error', 502, false, httpError(401)],
+    ['HTTP 429', 'upstream_unavailable', 503, false, httpError(429)],
+    ['timeout (AbortError)', 'upstream_timeout', 504, true, abort()],
+    ['connection refused', 'upstream_unavailable', 503, false, network('ECONNREFUSED')],
+    ['connection reset', 'upstream_unavailable', 503, true, network('ECONNRESET')],
+    ['a 200 the SDK could not decode', 'upstream_error', 502, true, undecodable()],
+    [
+      'undecodable body, no response',
+      'upstream_error',
+      502,
+      true,
+      new Error('Failed to decode response body'),
+    ],
+    ['something else', 'upstream_error', 502, true, 'a string'],
+  ])('%s -> %s %i (outcome unknown: %s)', (_name, code, status, unknown, thrown) => {
     const mapped = mapThrown(thrown);
     expect(mapped.code).toBe(code);
     expect(mapped.status).toBe(status);
+    expect(isOutcomeUnknown(mapped)).toBe(unknown);
   });
 });
 

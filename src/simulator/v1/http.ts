@@ -7,6 +7,7 @@ import type { Clock } from '../../clock';
 import { looseText, type Params } from './params';
 import { FORCEABLE } from './texts';
 import {
+  AFTER_WORK_MODES,
   type DeliveredMessage,
   FAULT_MODES,
   type Fault,
@@ -114,8 +115,8 @@ const faultSchema = z
     times: z.number().int().positive().optional(),
     afterWork: z.boolean().optional(),
   })
-  .refine((fault) => !fault.afterWork || fault.mode === 'hang' || fault.mode === 'reset', {
-    message: 'afterWork applies to the hang and reset modes only',
+  .refine((fault) => !fault.afterWork || AFTER_WORK_MODES.includes(fault.mode), {
+    message: `afterWork applies to the ${AFTER_WORK_MODES.join(', ')} modes only`,
     path: ['afterWork'],
   });
 

@@ -13,6 +13,7 @@ import { createSimulatorApp, type VonageCall } from './http';
 import { looseText, parseCheck, parseControl, parseSearch, parseStart } from './params';
 import { FORCEABLE, forcedBody, TEXT } from './texts';
 import {
+  AFTER_WORK_MODES,
   type DeliveredMessage,
   FAULT_MODES,
   type Fault,
@@ -156,8 +157,8 @@ export class VerifySimulator {
     for (const operation of fault.operations ?? []) {
       if (!SIM_OPERATIONS.includes(operation)) throw new RangeError(`unknown operation ${String(operation)}`);
     }
-    if (fault.afterWork && fault.mode !== 'hang' && fault.mode !== 'reset') {
-      throw new RangeError('fault.afterWork applies to the hang and reset modes only');
+    if (fault.afterWork && !AFTER_WORK_MODES.includes(fault.mode)) {
+      throw new RangeError(`fault.afterWork applies to the ${AFTER_WORK_MODES.join(', ')} modes only`);
     }
     this.fault = {
       mode: fault.mode,

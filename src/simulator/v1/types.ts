@@ -33,12 +33,15 @@ export interface Fault {
   /** Default: until cleared with setFault(null). */
   times?: number;
   /**
-   * Only for 'hang' and 'reset': Vonage does the work first (a code is started, checked, cancelled) and
-   * then the answer is lost, so the caller cannot tell whether it happened. Default: the call is lost
-   * before Vonage sees it.
+   * Only for AFTER_WORK_MODES: Vonage does the work first (a code is started, checked, cancelled) and
+   * then the answer is lost or unreadable (badJson), so the caller cannot tell whether it happened.
+   * Default: the call fails before Vonage sees it.
    */
   afterWork?: boolean;
 }
+
+/** The faults that can come after Vonage has done the work (Fault.afterWork). */
+export const AFTER_WORK_MODES: readonly FaultMode[] = ['hang', 'reset', 'badJson'];
 
 export type Channel = 'sms' | 'tts';
 
