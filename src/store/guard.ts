@@ -38,8 +38,8 @@ export interface ScopeBlock {
 }
 
 /**
- * One scope's answer, in one atomic step: `block` when the scope is blocked (with enforce, nothing
- * else was done), `velocity` the velocity window's decision (undefined: not limited, or refused first).
+ * One scope's answer: `block` when the scope is blocked (with enforce, nothing else was done for it),
+ * `velocity` the velocity window's decision (undefined: not limited, or refused first).
  */
 export interface Admission {
   block?: ScopeBlock;
@@ -72,7 +72,12 @@ export interface ScopeConversion {
 }
 
 export interface GuardStore {
-  admit(request: AdmitRequest, now: number): Promise<Admission>;
+  /**
+   * A code's scopes admitted in one atomic step, each judged as if alone (one scope's refusal does not
+   * keep another's velocity slot from being taken: the domain gives taken slots back); one answer per
+   * request, in order.
+   */
+  admit(requests: readonly AdmitRequest[], now: number): Promise<Admission[]>;
   /** Remembers a started code until it is settled or its expiry is swept. */
   notePending(code: PendingCode): Promise<void>;
   /**

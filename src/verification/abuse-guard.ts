@@ -111,27 +111,25 @@ export class AbuseGuard {
         conversion,
       });
     }
-    const now = this.clock.now();
-    const answers = await Promise.allSettled(requests.map((request) => this.store.admit(request, now)));
-    const taken = answers.flatMap((answer) =>
-      answer.status === 'fulfilled' && answer.value.velocity?.allowed
-        ? [answer.value.velocity.reservation]
-        : [],
-    );
-    let refusal: unknown;
-    for (const [i, answer] of answers.entries()) {
-      const request = requests[i];
-      if (!request) continue;
+    // Both scopes in one step (the store's one script); a store that cannot answer refuses the start.
+    let answers: Admission[];
+    try {
+      answers = await this.store.admit(requests, this.clock.now());
+    } catch (error) {
+      throw error instanceof ApiError ? error : errors.storeUnavailable(error);
+    }
+    const taken: Reservation[] = [];
+    let refusal: ApiError | undefined;
+    for (const [i, request] of requests.entries()) {
+      const answer = answers[i] ?? {};
+      if (answer.velocity?.allowed) taken.push(answer.velocity.reservation);
       // Every scope is judged (its decision counted, a new block logged), the first refusal answers.
-      const judged =
-        answer.status === 'rejected'
-          ? answer.reason
-          : await this.judge(ctx, request, answer.value, safelisted);
+      const judged = await this.judge(ctx, request, answer, safelisted);
       refusal ??= judged;
     }
     if (refusal === undefined) return taken;
     await giveBack(this.limiter, ctx, taken);
-    throw refusal instanceof ApiError ? refusal : errors.storeUnavailable(refusal);
+    throw refusal;
   }
 
   /** Remembers a started code until its outcome is known (not for test numbers: they cost nothing). */

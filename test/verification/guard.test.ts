@@ -265,6 +265,45 @@ describe('conversion guard (enforce): blocks, metrics, operator routes', () => {
   });
 });
 
+describe('a block kept by the key layout before 2026-11-30 (a rolling deploy)', () => {
+  let h: Harness;
+  let redis: Redis;
+  beforeAll(async () => {
+    h = await startHarness({ env: { PUMPING_GUARD: 'enforce', ADMIN_API_KEY: ADMIN }, guardSweepMs: 0 });
+    redis = new Redis(testRedisUrl());
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await h.close();
+  });
+
+  test('is applied after a sweep, shown with its outcomes, and lifted from both layouts', async () => {
+    const prefix = freshPrefix();
+    const now = h.clock.now();
+    const until = now + 600_000;
+    // What an instance of the previous version writes when it starts a block: the scope's own slot.
+    const legacy = `${h.prefix}{g:prefix:${prefix}}:block`;
+    await redis.set(legacy, `25:2:${now}:${until}`, 'PX', 600_000);
+    await redis.zadd(`${h.prefix}{guard}:blocks`, until, `prefix|${prefix}`);
+    await h.composed.guard.sweep();
+    const calls = vonageCalls(h.sim);
+    const blocked = await h.as('alpha').post('/api/request-token', { phoneNumber: inPrefix(prefix, 1) });
+    expectProblem(blocked, 403, 'destination_blocked');
+    expect(blocked.body).toMatchObject({ scope: 'prefix', retryAfterSeconds: 600 });
+    expect(vonageCalls(h.sim)).toBe(calls);
+    const view = await h.http.get('/admin/guard').set('Authorization', `Bearer ${ADMIN}`);
+    expect(view.body.blocks).toContainEqual(
+      expect.objectContaining({ scope: 'prefix', value: prefix, settled: 25, verified: 2, since: now }),
+    );
+    const lifted = await h.http
+      .delete(`/admin/guard/blocks/prefix/${encodeURIComponent(prefix)}`)
+      .set('Authorization', `Bearer ${ADMIN}`);
+    expect(lifted.status).toBe(200);
+    expect(await redis.exists(legacy, `${h.prefix}{guard}:prefix:${prefix}:block`)).toBe(0);
+    await start(h, inPrefix(prefix, 2));
+  });
+});
+
 describe('conversion guard in shadow mode, and without ADMIN_API_KEY', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -357,7 +396,7 @@ describe('fail closed: the guard store cannot answer', () => {
   test('a Redis error in the prefix scope is a 503 store_unavailable, no Vonage call, and no slot kept', async () => {
     const prefix = freshPrefix();
     // The scope's outcome set holds a string: every script on it fails (WRONGTYPE), as a broken store would.
-    await redis.set(`${h.prefix}{g:prefix:${prefix}}:settled`, 'x');
+    await redis.set(`${h.prefix}{guard}:prefix:${prefix}:settled`, 'x');
     const calls = vonageCalls(h.sim);
     for (let i = 0; i < 3; i++) {
       const res = await h.as('alpha').post('/api/request-token', { phoneNumber: inPrefix(prefix, 1) });
@@ -365,7 +404,7 @@ describe('fail closed: the guard store cannot answer', () => {
     }
     expect(vonageCalls(h.sim)).toBe(calls);
     // The per-number slots taken before the guard refused were given back: the number can still be sent to.
-    await redis.del(`${h.prefix}{g:prefix:${prefix}}:settled`);
+    await redis.del(`${h.prefix}{guard}:prefix:${prefix}:settled`);
     await start(h, inPrefix(prefix, 1));
   });
 

@@ -38,7 +38,13 @@ export class MemoryGuardStore implements GuardStore {
     for (const map of [this.scopes, this.pending, this.listed]) map.clear();
   }
 
-  async admit(request: AdmitRequest, now: number): Promise<Admission> {
+  async admit(requests: readonly AdmitRequest[], now: number): Promise<Admission[]> {
+    const admissions: Admission[] = [];
+    for (const request of requests) admissions.push(await this.admitOne(request, now));
+    return admissions;
+  }
+
+  private async admitOne(request: AdmitRequest, now: number): Promise<Admission> {
     const state = this.state(request.scope, request.value);
     const rule = request.conversion;
     const admission: Admission = {};

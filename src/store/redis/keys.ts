@@ -12,14 +12,18 @@
 //   <prefix>{ip:<address>}:limit:auth        sorted set: failed authentications from an address
 //   <prefix>{caller}:limit:vonage            sorted set: Vonage calls made for the caller
 //   <prefix>{vonage}:limit:calls             sorted set: every Vonage call of the account (all instances)
-//   <prefix>{g:prefix:+4474001234}:...       one guard scope (a number prefix, or {g:country:GB}):
+//   <prefix>{guard}:prefix:+4474001234:...   one guard scope (a number prefix, or {guard}:country:GB):
 //        :limit:sends                        sorted set: codes started to the scope, all callers
 //        :settled                            sorted set: known outcomes (member request id, score when known)
 //        :verified                           sorted set: the verified ones among them
-//        :block                              the scope's block (JSON), expiring when the block ends
+//        :block                              the scope's block ("settled:verified:since:until"), expiring when it ends
 //   <prefix>{guard}:pending                  sorted set: started codes not yet settled, scored by expiry
 //   <prefix>{guard}:blocks                   sorted set: current blocks ("scope|value"), scored by their end
 //   <prefix>{guard}:seen:prefix|country      sorted set: scopes with outcomes, scored by the latest
+// Every key of the abuse guard shares {guard}, so a code's admission (both its scopes) and its settling
+// (the pending set, the seen lists and both scopes' outcomes) are one script each. Before 2026-11-30 each
+// scope had a tag of its own ({g:prefix:+4474001234}, {g:country:GB}); of those keys only a current
+// block is still read (legacyGuardBlock), to carry it over to the layout above during a rolling deploy.
 //   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
 //   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
 //   <prefix>seen:{<requestId>}               when an in-flight request id without a record was first seen
@@ -111,18 +115,27 @@ export class RedisKeys {
   }
 
   /**
-   * One guard scope's keys (a number prefix, or a country): its velocity window, outcomes and block
-   * share the scope's tag, so the admission script (block, conversion, velocity) and the settle script
-   * each touch one slot only.
+   * One guard scope's keys (a number prefix, or a country): its velocity window, outcomes and block,
+   * in the {guard} slot with every other guard key, so a code's admission (both its scopes) and its
+   * settling are one script each.
    */
   guardScope(scope: 'prefix' | 'country', value: string): GuardScopeKeys {
-    const tag = `${this.prefix}{g:${scope}:${value}}`;
+    const base = `${this.prefix}{guard}:${scope}:${value}`;
     return {
-      sends: `${tag}:limit:sends`,
-      settled: `${tag}:settled`,
-      verified: `${tag}:verified`,
-      block: `${tag}:block`,
+      sends: `${base}:limit:sends`,
+      settled: `${base}:settled`,
+      verified: `${base}:verified`,
+      block: `${base}:block`,
     };
+  }
+
+  /**
+   * A scope's block as the layout before 2026-11-30 kept it (a slot per scope): read only to carry a
+   * block that an instance of that version started over to guardScope's key (RedisGuardStore.blocks),
+   * and deleted with it when an operator lifts the block. Remove once no instance runs that version.
+   */
+  legacyGuardBlock(scope: 'prefix' | 'country', value: string): string {
+    return `${this.prefix}{g:${scope}:${value}}:block`;
   }
 
   /** Keys of the guard that span scopes: each its own slot ({guard}). */

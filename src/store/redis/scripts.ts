@@ -31,9 +31,9 @@ function lua(source: string): LuaScript {
  * now) and the longest window. `rules` is a flat list {count, window ms, count, window ms, ...}.
  */
 const WINDOW_WAIT = `
-local function read_rules(from)
+local function read_rules(from, to)
   local rules = {}
-  for i = from, #ARGV do rules[#rules + 1] = tonumber(ARGV[i]) end
+  for i = from, to or #ARGV do rules[#rules + 1] = tonumber(ARGV[i]) end
   return rules
 end
 local function window_wait(key, now, rules)
@@ -159,73 +159,79 @@ return 0
 `);
 
 /**
- * The abuse guard's admission for one scope (every key in the scope's slot): its block (an existing
- * one, or a new one when, with enough outcomes known, too few were verified), then its velocity
- * window. KEYS[1] velocity window, KEYS[2] settled outcomes, KEYS[3] verified outcomes, KEYS[4] block.
- * ARGV now, member, check conversion (0/1), enforce (0/1), window ms, min settled, min conversion,
- * block ms, then the velocity rules (count, window ms, ...; none = not limited). The block holds
-"settled:verified:since:until" on the caller's clock (its PX only cleans up), so a block ends on the
-same clock that started it.
- * Returns {kind (0 passed, 1 blocked, 2 velocity full), ms (block left, or velocity wait), started
- * (1: this call began the block), settled, verified, block ms left}.
+ * The abuse guard's admission for the code's scopes (its prefix, and its country when known; every
+ * key in the {guard} slot), each judged on its own as if alone, in one atomic step: the scope's block
+ * (an existing one, or a new one when, with enough outcomes known, too few were verified), then its
+ * velocity window. KEYS: per scope its velocity window, settled outcomes, verified outcomes, block.
+ * ARGV now, then per scope: member, check conversion (0/1), enforce (0/1), window ms, min settled, min
+ * conversion, block ms, the number of rule values n, then the velocity rules (n values: count, window
+ * ms, ...; none = not limited). A block holds "settled:verified:since:until" on the caller's clock (its
+ * PX only cleans up), so a block ends on the same clock that started it.
+ * Returns per scope {kind (0 passed, 1 blocked, 2 velocity full), ms (block left, or velocity wait),
+ * started (1: this call began the block), settled, verified, block ms left}.
  */
 export const GUARD_ADMIT = lua(`#!lua
 ${WINDOW_WAIT}
 local now = tonumber(ARGV[1])
-local block_ms, started, settled, verified = 0, 0, 0, 0
-if ARGV[3] == '1' then
-  local cutoff = now - tonumber(ARGV[5])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cutoff)
-  settled = redis.call('ZCARD', KEYS[2])
-  verified = redis.call('ZCARD', KEYS[3])
-  local block = redis.call('GET', KEYS[4])
-  local until_at = block and tonumber(string.match(block, ':(%d+)$')) or 0
-  if until_at > now then
-    block_ms = until_at - now
-  elseif settled >= tonumber(ARGV[6]) and verified < tonumber(ARGV[7]) * settled then
-    block_ms = tonumber(ARGV[8])
-    local value = settled .. ':' .. verified .. ':' .. ARGV[1] .. ':' .. string.format('%.0f', now + block_ms)
-    redis.call('SET', KEYS[4], value, 'PX', block_ms)
-    started = 1
+local function admit(k, a)
+  local block_ms, started, settled, verified = 0, 0, 0, 0
+  if ARGV[a + 1] == '1' then
+    local cutoff = now - tonumber(ARGV[a + 3])
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 2], '-inf', cutoff)
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', cutoff)
+    settled = redis.call('ZCARD', KEYS[k + 2])
+    verified = redis.call('ZCARD', KEYS[k + 3])
+    local block = redis.call('GET', KEYS[k + 4])
+    local until_at = block and tonumber(string.match(block, ':(%d+)$')) or 0
+    if until_at > now then
+      block_ms = until_at - now
+    elseif settled >= tonumber(ARGV[a + 4]) and verified < tonumber(ARGV[a + 5]) * settled then
+      block_ms = tonumber(ARGV[a + 6])
+      local value = settled .. ':' .. verified .. ':' .. ARGV[1] .. ':' .. string.format('%.0f', now + block_ms)
+      redis.call('SET', KEYS[k + 4], value, 'PX', block_ms)
+      started = 1
+    end
   end
+  if block_ms > 0 and ARGV[a + 2] == '1' then return {1, block_ms, started, settled, verified, block_ms} end
+  local n = tonumber(ARGV[a + 7])
+  if n > 0 then
+    local wait, longest = window_wait(KEYS[k + 1], now, read_rules(a + 8, a + 7 + n))
+    if wait > 0 then return {2, wait, started, settled, verified, block_ms} end
+    redis.call('ZADD', KEYS[k + 1], now, ARGV[a])
+    redis.call('PEXPIRE', KEYS[k + 1], longest)
+  end
+  return {0, 0, started, settled, verified, block_ms}
 end
-if block_ms > 0 and ARGV[4] == '1' then return {1, block_ms, started, settled, verified, block_ms} end
-local rules = read_rules(9)
-if #rules > 0 then
-  local wait, longest = window_wait(KEYS[1], now, rules)
-  if wait > 0 then return {2, wait, started, settled, verified, block_ms} end
-  redis.call('ZADD', KEYS[1], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], longest)
+local answers = {}
+local a = 2
+for k = 0, #KEYS - 4, 4 do
+  for _, value in ipairs(admit(k, a)) do answers[#answers + 1] = value end
+  a = a + 8 + tonumber(ARGV[a + 7])
 end
-return {0, 0, started, settled, verified, block_ms}
+return answers
 `);
 
 /**
- * Records one outcome in a scope (same slot): KEYS[1] settled, KEYS[2] verified; ARGV now, request
- * id, verified (0/1), window ms. Members are request ids, so a repeat changes nothing.
- */
-export const GUARD_SETTLE = lua(`#!lua
-local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[4])
-redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[2]) end
-for i = 1, 2 do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
-  redis.call('PEXPIRE', KEYS[i], ARGV[4])
-end
-return 1
-`);
-
-/**
- * A settled code leaves the pending set, and its scopes are marked as having outcomes (the operator
- * view's candidates), in one step ({guard} slot). KEYS[1] pending, KEYS[2] seen:prefix, KEYS[3]
- * seen:country; ARGV member ('' = already taken from the set), now, prefix, country ('' = none).
+ * Settles one code in one step ({guard} slot): it leaves the pending set, its scopes are marked as
+ * having outcomes (the operator view's candidates), and its outcome is recorded in each scope. KEYS
+ * pending, seen:prefix, seen:country, then per scope (prefix, country when known) its settled and
+ * verified outcomes. ARGV member ('' = already taken from the set), now, prefix, country ('' = none),
+ * request id, verified (0/1), window ms. Outcome members are request ids, so a repeat changes nothing.
  * Returns 1 when this call settles the code (it removed it, or it was taken), else 0 (nothing done).
  */
-export const GUARD_TAKE_PENDING = lua(`#!lua
+export const GUARD_SETTLE = lua(`#!lua
 if ARGV[1] ~= '' and redis.call('ZREM', KEYS[1], ARGV[1]) ~= 1 then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4]) end
+local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[7])
+for i = 4, #KEYS - 1, 2 do
+  redis.call('ZADD', KEYS[i], 'NX', ARGV[2], ARGV[5])
+  if ARGV[6] == '1' then redis.call('ZADD', KEYS[i + 1], 'NX', ARGV[2], ARGV[5]) end
+  for j = i, i + 1 do
+    redis.call('ZREMRANGEBYSCORE', KEYS[j], '-inf', cutoff)
+    redis.call('PEXPIRE', KEYS[j], ARGV[7])
+  end
+end
 return 1
 `);
 
