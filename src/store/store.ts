@@ -83,6 +83,16 @@ export interface LockOptions {
 }
 
 /**
+ * A number's lock as its holder has it: the holder may let it go in the same step as its last write of
+ * the number's record (create, update: one script instead of that write and an unlock), which then
+ * marks it released, so the holder does not send its own unlock after.
+ */
+export interface HeldLock {
+  readonly token: string;
+  released: boolean;
+}
+
+/**
  * The lock was taken (with the guard's slot if one was asked for, and the record asked for, undefined
  * when there is none), is held by another request, or its guard's window is full (for how long).
  */
@@ -98,11 +108,15 @@ export interface VerificationStore {
   /**
    * Writes a new verification and makes it the number's current one; its expiry is set in the same step,
    * and the number's uncertain-start note is cleared, whoever's it was (a start went through). False, writing nothing,
-   * when the request id is already recorded, for any caller.
+   * when the request id is already recorded, for any caller. `unlock`: the number's lock, let go in the
+   * same step as the record (see HeldLock).
    */
-  create(record: VerificationRecord, retainUntil: number): Promise<boolean>;
-  /** Rewrites an existing record (status changes), keeping its expiry. */
-  update(record: VerificationRecord): Promise<void>;
+  create(record: VerificationRecord, retainUntil: number, unlock?: HeldLock): Promise<boolean>;
+  /**
+   * Rewrites an existing record (status changes), keeping its expiry. `unlock`: the number's lock,
+   * let go in the same step (see HeldLock).
+   */
+  update(record: VerificationRecord, unlock?: HeldLock): Promise<void>;
   /** The caller's own record with this id; another caller's id is simply not found. */
   findById(caller: string, requestId: string): Promise<VerificationRecord | undefined>;
   /**

@@ -7,7 +7,7 @@ import { type Limit, lockTimings } from '../config';
 import { type ApiError, errors, withoutStack } from '../errors';
 import { type LimitSubject, limits, type RateLimiter, type Reservation } from '../store/limiter';
 import { RefusedUntil } from '../store/over-limit-cache';
-import type { LimitGuard, VerificationRecord, VerificationStore } from '../store/store';
+import type { HeldLock, LimitGuard, VerificationRecord, VerificationStore } from '../store/store';
 import type { AbuseGuard } from './abuse-guard';
 import { giveBack } from './give-back';
 import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './types';
@@ -22,12 +22,15 @@ export type Guard = LimitGuard & { what: LimitKind; memoryAsked?: true };
 
 /**
  * What the work holding a number's lock gets: whether it had to wait for it, the guard's slot when
- * one was taken with the lock (the work's to keep or give back), and the record asked for, as of the lock.
+ * one was taken with the lock (the work's to keep or give back), the record asked for, as of the lock,
+ * and the lock itself, which the work's last write of the record may let go in the same step (then the
+ * gate sends no unlock of its own).
  */
 export interface Lease {
   contended: boolean;
   reservation?: Reservation;
   record?: VerificationRecord;
+  lock: HeldLock;
 }
 
 /**
@@ -199,12 +202,14 @@ export class NumberGate {
         // Let in: the window has room (again); requests that were still refused from memory ask too.
         if (refusal !== undefined) this.refused.forget(refusal);
         const { reservation, record } = lease;
+        const lock: HeldLock = { token: lease.token, released: false };
         const held: Lease = {
           contended,
           ...(reservation ? { reservation } : {}),
           ...(record ? { record } : {}),
+          lock,
         };
-        return this.holding(ctx, phoneNumber, local, lease.token, () => work(held));
+        return this.holding(ctx, phoneNumber, local, lock, () => work(held));
       }
       contended = true;
       const left = deadline - Date.now();
@@ -220,7 +225,7 @@ export class NumberGate {
     ctx: CallContext,
     phoneNumber: string,
     local: string,
-    token: string,
+    lock: HeldLock,
     work: () => Promise<T>,
   ): Promise<T> {
     let release = () => {};
@@ -228,9 +233,12 @@ export class NumberGate {
     try {
       return await work();
     } finally {
-      await this.store.unlock(ctx.caller, phoneNumber, token).catch((error: unknown) => {
-        ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
-      });
+      // Not when the work's last write let the lock go with it (one step instead of two).
+      if (!lock.released) {
+        await this.store.unlock(ctx.caller, phoneNumber, lock.token).catch((error: unknown) => {
+          ctx.log.warn({ err: error }, 'could not release the number lock; it expires by itself');
+        });
+      }
       this.held.delete(local);
       release();
     }

@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock';
 import { type ApiError, errors } from '../errors';
 import type {
+  HeldLock,
   TimelineEvent,
   VerificationRecord,
   VerificationStatus,
@@ -120,11 +121,15 @@ export class Records {
     return errors.verificationNotFound();
   }
 
-  /** Records how a verification ended; the write also clears any unknown-outcome mark. */
+  /**
+   * Records how a verification ended; the write also clears any unknown-outcome mark. `unlock`: the
+   * number's lock, let go by the same write (the caller's last under it).
+   */
   async finish(
     record: VerificationRecord,
     status: VerificationStatus,
     finishedAt = this.clock.now(),
+    unlock?: HeldLock,
   ): Promise<VerificationRecord> {
     const { unknownOutcome: _settled, ...rest } = record;
     const type = status === 'pending' ? undefined : status;
@@ -137,7 +142,7 @@ export class Records {
     // The outcome is a fact (the provider or the clock said so) whether or not this write goes through,
     // and the listener (the abuse guard, best effort, counting each code once) has keys of its own: both
     // at once.
-    await Promise.all([this.store.update(done), this.onFinished(record, status)]);
+    await Promise.all([this.store.update(done, unlock), this.onFinished(record, status)]);
     if (status === 'expired') this.onFunnel(record.caller, 'expired');
     return done;
   }

@@ -5,7 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock';
 import { ApiError, errors } from '../errors';
-import { RECORD_RETENTION_MS, type VerificationRecord, type VerificationStore } from '../store/store';
+import {
+  type HeldLock,
+  RECORD_RETENTION_MS,
+  type VerificationRecord,
+  type VerificationStore,
+} from '../store/store';
 import type { StartOutcome, StartParams, VerifyGateway } from '../vonage/gateway';
 import { isOutcomeUnknown } from '../vonage/thrown';
 import { type Channel, resolveChannels, workflowIdFor } from './channels';
@@ -43,12 +48,16 @@ export class StartProtocol {
     private readonly outcomes: Outcomes,
   ) {}
 
-  /** Starts at Vonage (or not at all, for a test number) and records the verification. */
+  /**
+   * Starts at Vonage (or not at all, for a test number) and records the verification. `lock`: the
+   * number's lock, let go by the record's write (the last step under it).
+   */
   async start(
     ctx: CallContext,
     phoneNumber: string,
     input: RequestTokenInput,
     attempt: SendAttempt,
+    lock?: HeldLock,
   ): Promise<VerificationRecord> {
     const { settings } = this;
     const asked = input.pinExpiry ?? settings.pinExpirySeconds;
@@ -59,7 +68,7 @@ export class StartProtocol {
       attempt.maybeSent = true;
       const lifetime = { fixedMs: pinExpiry * 1000 };
       const id = `test-${randomBytes(12).toString('hex')}`;
-      return this.record(ctx, id, phoneNumber, lifetime, true, { channels });
+      return this.record(ctx, id, phoneNumber, lifetime, true, { channels }, lock);
     }
     const params: StartParams = {
       phoneNumber,
@@ -81,16 +90,14 @@ export class StartProtocol {
     });
     const first = await this.startAtVonage(ctx, params, attempt);
     if (first.kind === 'started') {
-      return this.record(ctx, first.requestId, phoneNumber, lifetime, false, details(first));
+      return this.record(ctx, first.requestId, phoneNumber, lifetime, false, details(first), lock);
     }
     // Status 10 (v2: 409 concurrent): one verification per number. If it is this caller's, replace it once.
     const replaced = await this.replaceInFlight(ctx, phoneNumber, first, lifetime);
     const second = await this.startAtVonage(ctx, params, attempt);
     if (second.kind !== 'started') throw await this.inFlightError(ctx, second.requestId);
-    return this.record(ctx, second.requestId, phoneNumber, lifetime, false, {
-      ...details(second),
-      replacedRequestId: replaced,
-    });
+    const replacing = { ...details(second), replacedRequestId: replaced };
+    return this.record(ctx, second.requestId, phoneNumber, lifetime, false, replacing, lock);
   }
 
   /**
@@ -269,6 +276,7 @@ export class StartProtocol {
     lifetime: Lifetime,
     test: boolean,
     details: { channels: Channel[]; checkUrl?: string; replacedRequestId?: string },
+    lock?: HeldLock,
   ): Promise<VerificationRecord> {
     const { channels, checkUrl, replacedRequestId } = details;
     const now = this.clock.now();
@@ -286,7 +294,7 @@ export class StartProtocol {
       ...(checkUrl ? { checkUrl } : {}),
     };
     try {
-      if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS))) {
+      if (!(await this.store.create(record, record.expiresAt + RECORD_RETENTION_MS, lock))) {
         throw new Error('Vonage returned a request id that is already recorded');
       }
       return record;

@@ -11,7 +11,7 @@
 
 import { errors } from '../errors';
 import type { Logger } from '../logger';
-import type { VerificationRecord } from '../store/store';
+import type { HeldLock, VerificationRecord } from '../store/store';
 import { isOutcomeUnknown } from '../vonage/thrown';
 import { resolveChannels } from './channels';
 import { type Guard, NumberGate } from './number-gate';
@@ -111,13 +111,14 @@ export class VerifyService {
       ctx,
       phoneNumber,
       guard,
-      async ({ contended, reservation }) => {
+      async ({ contended, reservation, lock }) => {
         if (contended) await startedMeanwhile();
-        // Inside the lock, so racing requests for one number cannot all pass the per-number limit.
+        // Inside the lock, so racing requests for one number cannot all pass the per-number limit. The
+        // record's write lets the lock go (one step).
         const started = await this.gate.withSends(
           ctx,
           phoneNumber,
-          (attempt) => this.starts.start(ctx, phoneNumber, input, attempt),
+          (attempt) => this.starts.start(ctx, phoneNumber, input, attempt, lock),
           reservation,
         );
         // The guard notes the code (its own keys, best effort) while the lock is let go: in parallel.
@@ -138,7 +139,7 @@ export class VerifyService {
       settled.record.status === 'verified' && settled.kind === 'ended' && settled.validCodes?.includes(code)
         ? this.records.view(settled.record)
         : undefined;
-    return this.withPending(ctx, ref, guard, ended, async (record) => {
+    return this.withPending(ctx, ref, guard, ended, async (record, _settled, lock) => {
       const outcome = record.test
         ? this.records.checkTestCode(this.deps.settings.testNumbers.get(record.phoneNumber) ?? '', code)
         : await this.outcomes.call(ctx, record, 'check', (marked) =>
@@ -146,7 +147,8 @@ export class VerifyService {
           );
       switch (outcome.kind) {
         case 'verified': {
-          const done = await this.records.finish(record, 'verified');
+          // The finished record's write lets the lock go (one step).
+          const done = await this.records.finish(record, 'verified', undefined, lock);
           this.funnel(ctx, 'verified');
           return this.records.view(done);
         }
@@ -175,7 +177,7 @@ export class VerifyService {
       settled.record.status === 'cancelled'
         ? { cancelled: true as const, requestId: settled.record.requestId }
         : undefined;
-    return this.withPending(ctx, ref, undefined, ended, async (record) => {
+    return this.withPending(ctx, ref, undefined, ended, async (record, _settled, lock) => {
       const outcome = record.test
         ? { kind: 'done' as const }
         : await this.outcomes.call(ctx, record, 'cancel', (marked) =>
@@ -188,7 +190,7 @@ export class VerifyService {
       if (outcome.kind === 'not_found') {
         return this.answerEnded(await this.outcomes.afterNotFound(ctx, record, 'cancel'), ended);
       }
-      await this.records.finish(record, 'cancelled');
+      await this.records.finish(record, 'cancelled', undefined, lock);
       this.funnel(ctx, 'cancelled');
       return { cancelled: true, requestId: record.requestId };
     });
@@ -279,7 +281,7 @@ export class VerifyService {
     ref: VerificationRef,
     guardFor: ((phoneNumber: string) => Guard) | undefined,
     ended: ((settled: Settled) => T | undefined) | undefined,
-    work: (record: VerificationRecord, settled: Settled) => Promise<T>,
+    work: (record: VerificationRecord, settled: Settled, lock: HeldLock) => Promise<T>,
   ): Promise<T> {
     const found = await this.records.locate(ctx, ref);
     return this.gate.withLock(
@@ -291,7 +293,7 @@ export class VerifyService {
         const settled = await this.outcomes.settle(ctx, this.records.asOfLock(lease.record));
         if (settled.kind === 'ended') return this.answerEnded(settled, ended ?? (() => undefined));
         await this.records.requirePending(settled.record);
-        return work(settled.record, settled);
+        return work(settled.record, settled, lease.lock);
       },
       { requestId: found.requestId, read: found.requestId },
     );

@@ -122,6 +122,46 @@ describe.each(backends)('%s store', (_name, make) => {
   });
 });
 
+describe.each(backends)('%s store: the lock let go by the last write', (_name, make) => {
+  const record = (clock: VirtualClock, requestId: string): VerificationRecord => ({
+    requestId,
+    caller: CALLER,
+    phoneNumber: PHONE,
+    status: 'pending',
+    createdAt: clock.now(),
+    expiresAt: clock.now() + 300_000,
+  });
+
+  test('create and update with the held lock write the record and free the lock in the same step', async () => {
+    const { store, clock } = make();
+    const first = await store.lock(CALLER, PHONE, 10_000);
+    const held = { token: token(first) ?? '', released: false };
+    expect(await store.create(record(clock, 'r-1'), clock.now() + 3_600_000, held)).toBe(true);
+    expect(held.released).toBe(true);
+    // Free: the next lock is taken at once, and reads what the create wrote.
+    const second = await store.lock(CALLER, PHONE, 10_000, { read: 'r-1' });
+    expect(second).toEqual({ token: expect.any(String), record: record(clock, 'r-1') });
+    expect(await store.lock(CALLER, PHONE, 10_000)).toEqual({ held: true });
+    const again = { token: token(second) ?? '', released: false };
+    await store.update({ ...record(clock, 'r-1'), status: 'verified' }, again);
+    expect(again.released).toBe(true);
+    const third = await store.lock(CALLER, PHONE, 10_000, { read: 'r-1' });
+    expect('record' in third && third.record?.status).toBe('verified');
+    await store.unlock(CALLER, PHONE, token(third) ?? '');
+  });
+
+  test('a write with a token that does not hold the lock (it expired, another took it) leaves the lock', async () => {
+    const { store, clock } = make();
+    const current = await store.lock(CALLER, PHONE, 10_000);
+    expect(token(current)).toBeDefined();
+    const stale = { token: 'a-token-that-expired', released: false };
+    expect(await store.create(record(clock, 'r-2'), clock.now() + 3_600_000, stale)).toBe(true);
+    await store.update({ ...record(clock, 'r-2'), status: 'cancelled' }, stale);
+    expect(await store.lock(CALLER, PHONE, 10_000)).toEqual({ held: true });
+    await store.unlock(CALLER, PHONE, token(current) ?? '');
+  });
+});
+
 describe.each(backends)('%s store: locate', (_name, make) => {
   test("by request id or as the number's current one, the caller's own only, without reading the record", async () => {
     const { store, clock } = make();

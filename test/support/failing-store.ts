@@ -4,6 +4,7 @@
 
 import { errors } from '../../src/errors';
 import type {
+  HeldLock,
   LockOptions,
   LockResult,
   StoreRef,
@@ -21,18 +22,18 @@ export class FailingCreateStore implements VerificationStore {
     this.armed = before;
   }
 
-  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
+  async create(record: VerificationRecord, retainUntil: number, unlock?: HeldLock): Promise<boolean> {
     const before = this.armed;
     if (before) {
       this.armed = undefined;
       before();
       throw errors.storeUnavailable(new Error('injected: the store did not take the write'));
     }
-    return this.inner.create(record, retainUntil);
+    return this.inner.create(record, retainUntil, unlock);
   }
 
-  update(record: VerificationRecord): Promise<void> {
-    return this.inner.update(record);
+  update(record: VerificationRecord, unlock?: HeldLock): Promise<void> {
+    return this.inner.update(record, unlock);
   }
 
   findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {

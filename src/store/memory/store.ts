@@ -3,7 +3,14 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
-import type { LockOptions, LockResult, StoreRef, VerificationRecord, VerificationStore } from '../store';
+import type {
+  HeldLock,
+  LockOptions,
+  LockResult,
+  StoreRef,
+  VerificationRecord,
+  VerificationStore,
+} from '../store';
 import type { MemoryRateLimiter } from './limiter';
 
 interface Entry<T> {
@@ -34,7 +41,7 @@ export class MemoryVerificationStore implements VerificationStore {
     for (const map of [this.records, this.current, this.locks, this.uncertain, this.owners]) map.clear();
   }
 
-  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
+  async create(record: VerificationRecord, retainUntil: number, unlock?: HeldLock): Promise<boolean> {
     this.sweep();
     if (this.live(this.owners, record.requestId)) return false;
     this.owners.set(record.requestId, { value: record.caller, expiresAt: retainUntil });
@@ -46,13 +53,21 @@ export class MemoryVerificationStore implements VerificationStore {
     this.current.set(numberKey, { value: record.requestId, expiresAt: retainUntil });
     this.uncertain.delete(record.phoneNumber);
     this.intents.delete(numberKey);
+    if (unlock) this.release(numberKey, unlock);
     return true;
   }
 
-  async update(record: VerificationRecord): Promise<void> {
+  async update(record: VerificationRecord, unlock?: HeldLock): Promise<void> {
     const key = this.recordKey(record.caller, record.requestId);
     const entry = this.live(this.records, key);
     if (entry) this.records.set(key, { value: { ...record }, expiresAt: entry.expiresAt });
+    if (unlock) this.release(this.numberKey(record.caller, record.phoneNumber), unlock);
+  }
+
+  /** Lets the number's lock go with a write, if this token still holds it. */
+  private release(numberKey: string, unlock: HeldLock): void {
+    if (this.locks.get(numberKey)?.value === unlock.token) this.locks.delete(numberKey);
+    unlock.released = true;
   }
 
   async findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {

@@ -108,13 +108,25 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 
 /**
  * Writes a new verification and makes it the number's current one, both expiring together, and clears
- * the start intent it answers (all one hash tag). KEYS[1] record, KEYS[2] current, KEYS[3] intent;
- * ARGV record JSON, request id, ttl ms.
+ * the start intent it answers (all one hash tag); with KEYS[4], also lets the number's lock go if this
+ * token still holds it. KEYS[1] record, KEYS[2] current, KEYS[3] intent[, KEYS[4] lock]; ARGV record
+ * JSON, request id, ttl ms[, token].
  */
 export const CREATE_RECORD = lua(`#!lua
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('DEL', KEYS[3])
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
+return 1
+`);
+
+/**
+ * Rewrites an existing record, keeping its expiry, and lets the number's lock go if this token still
+ * holds it (one hash tag). KEYS[1] record, KEYS[2] lock; ARGV record JSON, token.
+ */
+export const UPDATE_UNLOCK = lua(`#!lua
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL', 'XX')
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 1
 `);
 

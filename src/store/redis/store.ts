@@ -7,11 +7,18 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { errors } from '../../errors';
 import { flatRules, newMember } from '../limiter';
-import type { LockOptions, LockResult, StoreRef, VerificationRecord, VerificationStore } from '../store';
+import type {
+  HeldLock,
+  LockOptions,
+  LockResult,
+  StoreRef,
+  VerificationRecord,
+  VerificationStore,
+} from '../store';
 import type { RedisClient } from './client';
 import type { RedisKeys } from './keys';
 import { runScript } from './run-script';
-import { CREATE_RECORD, LOCK, UNLOCK } from './scripts';
+import { CREATE_RECORD, LOCK, UNLOCK, UPDATE_UNLOCK } from './scripts';
 
 /** Whose timed-out start may be the number's in-flight verification, and when it was made. */
 interface UncertainNote {
@@ -37,7 +44,7 @@ export class RedisVerificationStore implements VerificationStore {
     return this.keys.record(record.caller, record.phoneNumber, record.requestId);
   }
 
-  async create(record: VerificationRecord, retainUntil: number): Promise<boolean> {
+  async create(record: VerificationRecord, retainUntil: number, unlock?: HeldLock): Promise<boolean> {
     const ttl = Math.max(1000, retainUntil - this.clock.now());
     const index: IndexEntry = { caller: record.caller, phoneNumber: record.phoneNumber };
     return this.run(async () => {
@@ -59,16 +66,29 @@ export class RedisVerificationStore implements VerificationStore {
         this.keys.current(caller, phoneNumber),
         this.keys.intent(caller, phoneNumber),
       ];
+      const args: (string | number)[] = [JSON.stringify(record), requestId, ttl];
+      if (unlock) {
+        keys.push(this.keys.lock(caller, phoneNumber));
+        args.push(unlock.token);
+      }
       await Promise.all([
-        runScript(this.redis, CREATE_RECORD, keys, [JSON.stringify(record), requestId, ttl]),
+        runScript(this.redis, CREATE_RECORD, keys, args),
         this.redis.del(this.keys.uncertain(phoneNumber)).catch(() => 0),
       ]);
+      if (unlock) unlock.released = true;
       return true;
     });
   }
 
-  async update(record: VerificationRecord): Promise<void> {
-    await this.run(() => this.redis.set(this.recordKey(record), JSON.stringify(record), 'KEEPTTL', 'XX'));
+  async update(record: VerificationRecord, unlock?: HeldLock): Promise<void> {
+    const key = this.recordKey(record);
+    if (!unlock) {
+      await this.run(() => this.redis.set(key, JSON.stringify(record), 'KEEPTTL', 'XX'));
+      return;
+    }
+    const keys = [key, this.keys.lock(record.caller, record.phoneNumber)];
+    await this.run(() => runScript(this.redis, UPDATE_UNLOCK, keys, [JSON.stringify(record), unlock.token]));
+    unlock.released = true;
   }
 
   async findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {
