@@ -182,3 +182,43 @@ describe.each(backends)('%s store: locate', (_name, make) => {
     expect(await store.locate(CALLER, { requestId: 'r-10' })).toBeUndefined();
   });
 });
+
+describe('redis store: the request-id index entries this instance wrote', () => {
+  test('answer lookups by id without reading the index, as the index would, the caller check included', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const keys = new RedisKeys(prefix);
+    const writer = new RedisVerificationStore(redis, keys, clock);
+    const other = new RedisVerificationStore(redis, keys, clock);
+    const record: VerificationRecord = {
+      requestId: 'r-memo',
+      caller: CALLER,
+      phoneNumber: PHONE,
+      status: 'pending',
+      createdAt: clock.now(),
+      expiresAt: clock.now() + 300_000,
+    };
+    expect(await writer.create(record, clock.now() + 3_600_000)).toBe(true);
+    const gets = jest.spyOn(redis, 'get');
+    const indexReads = () => gets.mock.calls.filter(([key]) => String(key) === keys.index('r-memo')).length;
+    try {
+      const where = { requestId: 'r-memo', phoneNumber: PHONE };
+      for (const store of [writer, other]) {
+        expect(await store.locate(CALLER, { requestId: 'r-memo' })).toEqual(where);
+        expect(await store.findById(CALLER, 'r-memo')).toEqual(record);
+        expect(await store.findByRequestId('r-memo')).toEqual(record);
+        expect(await store.locate('bob', { requestId: 'r-memo' })).toBeUndefined();
+        expect(await store.findById('bob', 'r-memo')).toBeUndefined();
+      }
+      // The writer read no index entry; the other instance read it for each lookup.
+      expect(indexReads()).toBe(5);
+      // Once its key is near its end (the virtual clock past it), the writer asks Redis again.
+      clock.advance(3_600_000);
+      await writer.locate(CALLER, { requestId: 'r-memo' });
+      expect(indexReads()).toBe(6);
+    } finally {
+      gets.mockRestore();
+    }
+  });
+});

@@ -33,12 +33,43 @@ interface IndexEntry {
   phoneNumber: string;
 }
 
+/** How many request-id index entries this instance remembers (forgets all when full). */
+const INDEXED_MEMO_ENTRIES = 4096;
+/** A remembered index entry is believed until this long before its key's expiry (clock skew). */
+const INDEXED_MEMO_MARGIN_MS = 60_000;
+
 export class RedisVerificationStore implements VerificationStore {
+  /**
+   * The request-id index entries this instance wrote, until shortly before their key expires. An entry
+   * never changes once written (SET NX, never overwritten, deleted only by its expiry), so a lookup by
+   * id on the instance that started the verification (verify-token, cancel, next-event, status, a
+   * callback) skips its GET; any other id is read from Redis. If Redis lost the entry meanwhile, the
+   * record (same expiry) is lost too and the lookup that follows it finds nothing, as without the memo.
+   */
+  private readonly indexed = new Map<string, IndexEntry & { until: number }>();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly clock: Clock,
   ) {}
+
+  /** The request id's index entry: remembered (see `indexed`), else read from Redis. */
+  private async indexOf(requestId: string): Promise<IndexEntry | undefined> {
+    const known = this.indexed.get(requestId);
+    if (known !== undefined) {
+      if (known.until > this.clock.now()) return known;
+      this.indexed.delete(requestId);
+    }
+    const raw = await this.redis.get(this.keys.index(requestId));
+    return raw === null ? undefined : (JSON.parse(raw) as IndexEntry);
+  }
+
+  private rememberIndex(requestId: string, index: IndexEntry, ttlMs: number): void {
+    if (ttlMs <= INDEXED_MEMO_MARGIN_MS) return;
+    if (this.indexed.size >= INDEXED_MEMO_ENTRIES) this.indexed.clear();
+    this.indexed.set(requestId, { ...index, until: this.clock.now() + ttlMs - INDEXED_MEMO_MARGIN_MS });
+  }
 
   private recordKey(record: Pick<VerificationRecord, 'caller' | 'phoneNumber' | 'requestId'>): string {
     return this.keys.record(record.caller, record.phoneNumber, record.requestId);
@@ -57,6 +88,7 @@ export class RedisVerificationStore implements VerificationStore {
         'NX',
       );
       if (fresh !== 'OK') return false;
+      this.rememberIndex(record.requestId, index, ttl);
       // The record, the number's pointer and the intent (one slot), and the uncertain-start note (a slot
       // of its own), together: a start went through, so no earlier one is in flight at Vonage and the
       // note is spent. If its delete fails the note only outlives its use (see StartProtocol).
@@ -93,20 +125,17 @@ export class RedisVerificationStore implements VerificationStore {
 
   async findById(caller: string, requestId: string): Promise<VerificationRecord | undefined> {
     return this.run(async () => {
-      const raw = await this.redis.get(this.keys.index(requestId));
-      if (raw === null) return undefined;
-      const index = JSON.parse(raw) as IndexEntry;
-      if (index.caller !== caller) return undefined;
+      const index = await this.indexOf(requestId);
+      if (index === undefined || index.caller !== caller) return undefined;
       return this.read(this.recordKey({ caller, phoneNumber: index.phoneNumber, requestId }));
     });
   }
 
   async findByRequestId(requestId: string): Promise<VerificationRecord | undefined> {
     return this.run(async () => {
-      const raw = await this.redis.get(this.keys.index(requestId));
-      if (raw === null) return undefined;
-      const index = JSON.parse(raw) as IndexEntry;
-      return this.read(this.recordKey({ ...index, requestId }));
+      const index = await this.indexOf(requestId);
+      if (index === undefined) return undefined;
+      return this.read(this.recordKey({ caller: index.caller, phoneNumber: index.phoneNumber, requestId }));
     });
   }
 
@@ -119,10 +148,8 @@ export class RedisVerificationStore implements VerificationStore {
         const requestId = await this.redis.get(this.keys.current(caller, ref.phoneNumber));
         return requestId === null ? undefined : { requestId, phoneNumber: ref.phoneNumber };
       }
-      const raw = await this.redis.get(this.keys.index(ref.requestId));
-      if (raw === null) return undefined;
-      const index = JSON.parse(raw) as IndexEntry;
-      return index.caller === caller
+      const index = await this.indexOf(ref.requestId);
+      return index?.caller === caller
         ? { requestId: ref.requestId, phoneNumber: index.phoneNumber }
         : undefined;
     });
