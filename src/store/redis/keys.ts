@@ -20,15 +20,16 @@
 //   <prefix>{guard}:pending                  sorted set: started codes not yet settled, scored by expiry
 //   <prefix>{guard}:blocks                   sorted set: current blocks ("scope|value"), scored by their end
 //   <prefix>{guard}:seen:prefix|country      sorted set: scopes with outcomes, scored by the latest
-// Every key of the abuse guard shares {guard}, so a code's admission (both its scopes) and its settling
-// (the pending set, the seen lists and both scopes' outcomes) are one script each. Before 2026-11-30 each
-// scope had a tag of its own ({g:prefix:+4474001234}, {g:country:GB}); of those keys only a current
-// block is still read (legacyGuardBlock), to carry it over to the layout above during a rolling deploy.
 //   <prefix>id:{<requestId>}                 the request-id index: { caller, phoneNumber }
 //   <prefix>uncertain:{+number}              the first caller whose start for the number timed out, and when
 //   <prefix>seen:{<requestId>}               when an in-flight request id without a record was first seen
 //   <prefix>{idem:<caller>:<sha256(key)>}    hash: an Idempotency-Key's fingerprint, lease token, kept answer
 //   <prefix>readyz                           the readiness probe's write
+//
+// Every key of the abuse guard shares {guard}, so a code's admission (both its scopes) and its settling
+// (the pending set, the seen lists and both scopes' outcomes) are one script each. Before 2026-11-30 each
+// scope had a tag of its own ({g:prefix:+4474001234}, {g:country:GB}); of those keys only a current
+// block is still read (legacyGuardBlock), to carry it over to this layout during a rolling deploy.
 
 import { hash } from 'node:crypto';
 import type { LimitSubject } from '../limiter';
@@ -138,7 +139,7 @@ export class RedisKeys {
     return `${this.prefix}{g:${scope}:${value}}:block`;
   }
 
-  /** Keys of the guard that span scopes: each its own slot ({guard}). */
+  /** Keys of the guard that span scopes, in the {guard} slot with every scope's keys. */
   guard(name: 'pending' | 'blocks' | 'seen:prefix' | 'seen:country'): string {
     return `${this.prefix}{guard}:${name}`;
   }
