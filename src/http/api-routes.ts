@@ -8,7 +8,14 @@ import type { VerifyService } from '../verification/verify-service';
 import { callerOf } from './auth';
 import { ExactRoutes, runHandlers } from './exact-routes';
 import { API_ROUTES, type ApiOperationId, apiRouteLabel } from './routes';
-import { cancelBody, nextEventBody, parseInput, requestIdParams, verifyTokenBody } from './schemas';
+import {
+  cancelBody,
+  commonVerifyTokenBody,
+  nextEventBody,
+  parseInput,
+  requestIdParams,
+  verifyTokenBody,
+} from './schemas';
 import { admissionOf, admitRequestToken } from './start-fast-path';
 
 function context(req: Request, res: Response): CallContext {
@@ -68,7 +75,7 @@ const HANDLERS: Record<ApiOperationId, Handler> = {
   },
   verifyToken: async (service, req, res) => {
     requireJson(req);
-    const body = parseInput(verifyTokenBody, req.body);
+    const body = commonVerifyTokenBody(req.body) ?? parseInput(verifyTokenBody, req.body);
     const verified = await service.verifyToken(context(req, res), refOf(body), body.code);
     res.json({ verified: true, requestId: verified.requestId, phoneNumber: verified.phoneNumber });
   },

@@ -107,14 +107,18 @@ export interface Completion {
 export function writeCompletion(logger: Logger, refusals: RefusalLog, done: Completion): void {
   const folded = done.err === undefined ? refusals.admit(done.statusCode) : 0;
   if (folded === undefined) return;
-  const fields = {
+  const url = done.url;
+  const query = url.indexOf('?');
+  // Built field by field, `folded` last when there is one: a conditional spread copies the object on
+  // V8's slow path, on every line.
+  const fields: CompletionFields = {
     reqId: done.id,
     // The query string is dropped: /sandbox/messages?phoneNumber=... would put a number in the log.
-    req: { id: done.id, method: done.method, url: done.url.split('?')[0] },
+    req: { id: done.id, method: done.method, url: query === -1 ? url : url.slice(0, query) },
     res: { statusCode: done.statusCode },
     responseTime: Date.now() - done.startedAt,
-    ...(folded > 0 ? { folded } : {}),
   };
+  if (folded > 0) fields.folded = folded;
   if (done.err !== undefined || done.statusCode >= 500) {
     const err = done.err ?? new Error(`failed with status code ${done.statusCode}`);
     logger.error({ ...fields, err }, 'request errored');
@@ -123,16 +127,26 @@ export function writeCompletion(logger: Logger, refusals: RefusalLog, done: Comp
   logger.info(fields, 'request completed');
 }
 
+/** The fields of a completion line, in their order. */
+interface CompletionFields {
+  reqId: string;
+  req: { id: string; method: string | undefined; url: string };
+  res: { statusCode: number };
+  responseTime: number;
+  folded?: number;
+}
+
 function logCompletion(logger: Logger, refusals: RefusalLog, res: TimedResponse): void {
   const req = res.req;
-  writeCompletion(logger, refusals, {
+  const done: Completion = {
     id: req.id,
     method: req.method,
     url: req.originalUrl,
     statusCode: res.statusCode,
     startedAt: res[STARTED] ?? Date.now(),
-    ...(res.err !== undefined ? { err: res.err } : {}),
-  });
+  };
+  if (res.err !== undefined) done.err = res.err;
+  writeCompletion(logger, refusals, done);
 }
 
 /** The request-logging middleware of `app` (installs the lazy `req.log` on it). */

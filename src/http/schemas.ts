@@ -29,11 +29,12 @@ const country = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .meta({ description: 'ISO 3166 alpha-2, for numbers written without their country code.', example: 'GB' });
+const REQUEST_ID = /^[A-Za-z0-9_-]+$/;
 const requestId = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'must be a request id returned by request-token')
+  .regex(REQUEST_ID, 'must be a request id returned by request-token')
   .meta({ example: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' });
 
 const channel = z.enum(CHANNELS);
@@ -151,19 +152,38 @@ const byIdOrNumber = <T extends z.ZodRawShape>(extra: T) =>
       }
     });
 
+const CODE = /^[A-Za-z0-9]{4,10}$/;
+
 export const verifyTokenBody = byIdOrNumber({
   code: z
     .string()
-    .regex(
-      /^[A-Za-z0-9]{4,10}$/,
-      'must be 4 to 6 digits, or the 4-10 letters and digits of a silent authentication',
-    )
+    .regex(CODE, 'must be 4 to 6 digits, or the 4-10 letters and digits of a silent authentication')
     .meta({ example: '123456' }),
 }).meta({
   id: 'VerifyTokenBody',
   ...ID_OR_NUMBER_RULE,
   example: { requestId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', code: '123456' },
 });
+
+export type VerifyTokenBody = z.output<typeof verifyTokenBody>;
+
+/**
+ * The common verify-token body, `{ "requestId", "code" }` and nothing else, checked without zod: the same
+ * rules as verifyTokenBody for those two fields and the same output. Undefined for any other body, valid
+ * or not (a phone number, a field more, a value zod refuses): zod then parses it, so every error is zod's.
+ */
+export function commonVerifyTokenBody(input: unknown): VerifyTokenBody | undefined {
+  if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
+    return undefined;
+  }
+  for (const key in input) if (key !== 'requestId' && key !== 'code') return undefined;
+  const body = input as { requestId?: unknown; code?: unknown };
+  const id = body.requestId;
+  const code = body.code;
+  if (typeof id !== 'string' || id.length > 64 || !REQUEST_ID.test(id)) return undefined;
+  if (typeof code !== 'string' || !CODE.test(code)) return undefined;
+  return { requestId: id, code };
+}
 
 export const cancelBody = byIdOrNumber({}).meta({
   id: 'CancelBody',

@@ -49,7 +49,13 @@ export function parsePhone(input: string, country?: string): ParsedPhone | undef
     // undefined for every country whose metadata lists types); each of the two walks the type patterns,
     // so the type is asked first and isValid() only for numbers without one.
     const type = phone.getType();
-    if (type !== undefined || phone.isValid()) return { e164: phone.number, country: phone.country, type };
+    if (type !== undefined || phone.isValid()) {
+      // Asked exactly as destinationOf asks (the E.164 text, no country): its answer is this one's.
+      if (country === undefined && candidate === phone.number) {
+        remember(E164_COUNTRIES, candidate, phone.country, E164_COUNTRIES_CAPACITY);
+      }
+      return { e164: phone.number, country: phone.country, type };
+    }
   }
   return undefined;
 }
@@ -177,8 +183,20 @@ export interface Destination {
   country: string | undefined;
 }
 
+/**
+ * The countries parsePhone found for numbers written in E.164 without a country: the same call
+ * destinationOf would make, so the guard does not parse again (~18 µs per request-token with the max
+ * metadata, docs/perf-profile.md) the number request-token has just parsed. Bounded: it forgets
+ * everything when full; it only has to last from the parse to the guard's first look, in the same request.
+ */
+const E164_COUNTRIES = new Map<string, CountryCode | undefined>();
+const E164_COUNTRIES_CAPACITY = 4_096;
+
 export function destinationOf(e164: string): Destination {
-  return { prefix: e164.slice(0, -3), country: parsePhoneNumberFromString(e164)?.country };
+  const known = E164_COUNTRIES.get(e164);
+  const country =
+    known !== undefined || E164_COUNTRIES.has(e164) ? known : parsePhoneNumberFromString(e164)?.country;
+  return { prefix: e164.slice(0, -3), country };
 }
 
 /**

@@ -80,6 +80,40 @@ test("the guard's destination cache answers as destinationOf does, for every cou
   expect(cache.of('+14165550123').country).toBe('CA');
 });
 
+test('destinationOf answers as a fresh parse of the number does, after parsePhone of any written form', () => {
+  const fresh = (e164: string) => parsePhoneNumberFromString(e164)?.country;
+  let fed = 0;
+  for (const country of getCountries()) {
+    const example = (examples as Record<string, string>)[country];
+    if (example === undefined) continue;
+    const callingCode = parsePhoneNumberFromString(example, country)?.countryCallingCode;
+    for (const national of variations(example).slice(0, 4)) {
+      const written: Array<[string, string | undefined]> = [
+        [`+${callingCode}${national}`, undefined],
+        [` +${callingCode}${national} `, undefined],
+        [national, country],
+        [`${callingCode}${national}`, undefined],
+      ];
+      for (const [input, given] of written) {
+        const e164 = parsePhone(input, given)?.e164;
+        if (e164 === undefined) continue;
+        fed++;
+        const destination = destinationOf(e164);
+        expect({ input, given, destination }).toEqual({
+          input,
+          given,
+          destination: { prefix: e164.slice(0, -3), country: fresh(e164) },
+        });
+      }
+    }
+  }
+  expect(fed).toBeGreaterThan(1000);
+  // Shared calling codes are told apart by the full number, whichever form parsePhone saw first.
+  expect(destinationOf(parsePhone('(202) 555-0123', 'CA')?.e164 ?? '').country).toBe('US');
+  expect(destinationOf(parsePhone('+1 202 555 0123')?.e164 ?? '').country).toBe('US');
+  expect(destinationOf(parsePhone('14165550123')?.e164 ?? '').country).toBe('CA');
+});
+
 test('the memo of written numbers answers as parsePhone does, for every country and its variations, and stays within its bound', () => {
   const memo = new WrittenPhones(64);
   const inputs: Array<[string, string | undefined]> = [];
