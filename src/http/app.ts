@@ -31,13 +31,7 @@ import type { AbuseGuard } from '../verification/abuse-guard';
 import type { VerifyService } from '../verification/verify-service';
 import { createAdminRouter } from './admin-routes';
 import { createApiRouter } from './api-routes';
-import {
-  createAuthenticator,
-  createAuthFailureCount,
-  createAuthFailureLimiter,
-  createKeyCheck,
-  requireCaller,
-} from './auth';
+import { createAuthFailureCount, createCallerCheck, createKeyCheck } from './auth';
 import { createErrorHandler } from './error-handler';
 import { FastAnswers } from './fast-answer';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
@@ -84,7 +78,17 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
 
   const refusals = deps.refusalLog ?? new RefusalLog(deps.logger);
-  app.use(requestLogger(app, deps.logger, refusals), observeRequests(metrics), securityHeaders());
+  // What every request starts with, in one layer (each layer is a turn of the Router's matching): its id
+  // and completion line, its metrics, helmet's headers.
+  const startLog = requestLogger(app, deps.logger, refusals);
+  const observe = observeRequests(metrics);
+  const secure = securityHeaders();
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    startLog(req, res);
+    observe(req, res);
+    secure(res);
+    next();
+  });
   // Answers under /api carry phone numbers: no cache (browser, proxy, CDN) may keep one, errors included.
   app.use(API_BASE, (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -98,9 +102,7 @@ export function createApp(deps: AppDeps): Express {
   // unknown caller is never parsed.
   app.use(
     API_BASE,
-    createAuthenticator(config.API_KEYS),
-    createAuthFailureLimiter(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
-    requireCaller,
+    createCallerCheck(config.API_KEYS, deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
     unlessReadBefore(jsonBody()),
     createApiRouter(deps.service, createIdempotency(deps.idempotency)),
     // Its errors are answered here rather than after every later router has been matched against them.
@@ -213,7 +215,7 @@ const STARTED = Symbol('metrics: started at');
 type ObservedResponse = Response & { [STARTED]?: number };
 
 /** HTTP metrics by route: the label a router named (res.locals.route), else Express's matched route. */
-function observeRequests(metrics: Metrics): RequestHandler {
+function observeRequests(metrics: Metrics): (req: Request, res: Response) => void {
   // One listener function for every request (`this` is the response), not a closure per request.
   function onFinish(this: ObservedResponse): void {
     const req = this.req;
@@ -222,11 +224,10 @@ function observeRequests(metrics: Metrics): RequestHandler {
     const seconds = (performance.now() - (this[STARTED] ?? performance.now())) / 1000;
     metrics.observeHttp(route, req.method, this.statusCode, seconds);
   }
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response) => {
     // From when a fast path took the request up and read its body, if one did (request-log.ts).
     (res as ObservedResponse)[STARTED] = arrivalOf(req)?.started ?? performance.now();
     res.on('finish', onFinish);
-    next();
   };
 }
 

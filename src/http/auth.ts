@@ -44,16 +44,6 @@ export function createKeyCheck(apiKeys: Map<string, string>): KeyCheck {
   };
 }
 
-/** Finds the caller for the bearer key (createKeyCheck) and keeps it in res.locals.caller. */
-export function createAuthenticator(apiKeys: Map<string, string>): RequestHandler {
-  const check = createKeyCheck(apiKeys);
-  return (req: Request, res: Response, next: NextFunction) => {
-    const caller = check(req.headers.authorization);
-    if (caller !== undefined) res.locals.caller = caller;
-    next();
-  };
-}
-
 /**
  * A route only for the holder of `token` (Authorization: Bearer), compared in constant time over
  * fixed-length digests; unset: open. With `countFailure`, a missing or wrong token counts against the
@@ -73,10 +63,6 @@ export function requireBearer(token: string | undefined, countFailure?: AuthFail
 
 /** One instance for every refusal: it is never changed, and a stack trace per refusal is wasted work. */
 export const UNAUTHORIZED = errors.unauthorized();
-
-export const requireCaller: RequestHandler = (_req, res, next) => {
-  next(callerOf(res) === undefined ? UNAUTHORIZED : undefined);
-};
 
 /**
  * Counts one failed attempt from `ip` (req.ip) and says what refuses it: a 429 when the address is over
@@ -101,16 +87,26 @@ export function createAuthFailureCount(limiter: RateLimiter, rule: Limit): AuthF
 }
 
 /**
- * The failed-attempt limit as middleware, counted only for requests whose key is missing or wrong
- * (authenticated requests cost no store call); an address under its limit goes on to requireCaller.
+ * Who is calling, as one middleware: the caller whose bearer key the request carries goes on with it in
+ * res.locals.caller (no store call); any other request counts one failed attempt from its address and is
+ * refused, 401 under the address's limit, 429 over it (createAuthFailureCount). One Express layer instead
+ * of three (find the caller, count the failure, refuse): each layer is a turn of the Router's matching on
+ * every authenticated request.
  */
-export function createAuthFailureLimiter(limiter: RateLimiter, rule: Limit): RequestHandler {
+export function createCallerCheck(
+  apiKeys: Map<string, string>,
+  limiter: RateLimiter,
+  rule: Limit,
+): RequestHandler {
+  const check = createKeyCheck(apiKeys);
   const count = createAuthFailureCount(limiter, rule);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (callerOf(res) !== undefined) {
+    const caller = check(req.headers.authorization);
+    if (caller !== undefined) {
+      res.locals.caller = caller;
       next();
       return;
     }
-    count(req.ip).then((refusal) => next(refusal === UNAUTHORIZED ? undefined : refusal), next);
+    count(req.ip).then(next, next);
   };
 }

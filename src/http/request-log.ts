@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { Logger } from '../logger';
 import type { RefusalLog } from './refusal-log';
 
@@ -149,20 +149,26 @@ function logCompletion(logger: Logger, refusals: RefusalLog, res: TimedResponse)
   writeCompletion(logger, refusals, done);
 }
 
-/** The request-logging middleware of `app` (installs the lazy `req.log` on it). */
-export function requestLogger(app: Express, logger: Logger, refusals: RefusalLog): RequestHandler {
+/**
+ * The start of request logging for `app` (installs the lazy `req.log` on it): gives the request its id
+ * and X-Request-Id, and writes its completion line when it closes. Run by createApp's first middleware.
+ */
+export function requestLogger(
+  app: Express,
+  logger: Logger,
+  refusals: RefusalLog,
+): (req: Request, res: Response) => void {
   installLazyLog(app, logger);
   // One function for every request: `this` is the response that closed.
   function onClose(this: TimedResponse): void {
     logCompletion(logger, refusals, this);
   }
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response) => {
     const before = arrivalOf(req);
     const id = before?.id ?? requestIdFor(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', id);
     req.id = id;
     (res as TimedResponse)[STARTED] = before?.startedAt ?? Date.now();
     res.on('close', onClose);
-    next();
   };
 }

@@ -4,7 +4,6 @@
 // (docs/perf-profile.md); the list is helmet's own output, so the headers stay exactly helmet's.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
 export interface HeaderChanges {
@@ -54,12 +53,11 @@ export function helmetHeaderChanges(): HeaderChanges {
   return recordHeaderChanges(helmet(), { method: 'GET', url: '/', headers: {} });
 }
 
-/** Sets helmet's default headers on every answer, from the list made once. */
-export function securityHeaders(): RequestHandler {
+/** Sets helmet's default headers on an answer, from the list made once (run by createApp's first middleware). */
+export function securityHeaders(): (res: ServerResponse) => void {
   const { set, removed } = helmetHeaderChanges();
-  return (_req, res, next) => {
+  return (res) => {
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of set) res.setHeader(name, value);
-    next();
   };
 }
