@@ -1,7 +1,7 @@
 // The pino logger: built once in the entry file and injected. Redaction is a safety net; the code logs
 // masked numbers and never codes or keys in the first place.
 
-import pino, { type DestinationStream, type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -26,27 +26,42 @@ type Destination = DestinationStream & { flush?: () => void };
 /** pino's level number for `warn`: from it up, a line is not left waiting in a batch. */
 const WARN = 40;
 
+/** The same logger without redaction, for lines whose fields are fixed (unredacted()). */
+const UNREDACTED = Symbol('logger without redaction');
+
 export function createLogger(level: string, destination?: Destination): Logger {
   const flush = destination?.flush?.bind(destination);
-  return pino(
-    {
-      level,
-      base: { service: 'otp-verify' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      serializers: { err: safeError },
-      ...(flush
-        ? {
-            hooks: {
-              logMethod(args, method, lineLevel) {
-                method.apply(this, args);
-                if (lineLevel >= WARN) flush();
-              },
+  const options: LoggerOptions = {
+    level,
+    base: { service: 'otp-verify' },
+    serializers: { err: safeError },
+    ...(flush
+      ? {
+          hooks: {
+            logMethod(args, method, lineLevel) {
+              method.apply(this, args);
+              if (lineLevel >= WARN) flush();
             },
-          }
-        : {}),
-    },
-    destination,
-  );
+          },
+        }
+      : {}),
+  };
+  const logger = pino({ ...options, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  Object.defineProperty(logger, UNREDACTED, { value: pino(options, destination) });
+  return logger;
+}
+
+/**
+ * The logger `logger` was made with (createLogger), minus the redaction, for lines built from fixed fields
+ * none of which is a redacted path: the completion line of every request (request-log.ts). pino's
+ * redaction clones and walks every object field of every line for the wildcard paths; on such a line it
+ * changes nothing, so the line is the same without it. Any other logger is returned as it is.
+ */
+export function unredacted(logger: Logger): Logger {
+  // Its own property only: a child logger inherits it from its parent, without the child's bindings.
+  return Object.hasOwn(logger, UNREDACTED)
+    ? (logger as Logger & { [UNREDACTED]: Logger })[UNREDACTED]
+    : logger;
 }
 
 /** How many bytes of log lines are gathered into one write, and the longest a line waits for it. */

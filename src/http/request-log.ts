@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Express, Request, Response } from 'express';
-import type { Logger } from '../logger';
+import { type Logger, unredacted } from '../logger';
 import type { RefusalLog } from './refusal-log';
 
 declare module 'http' {
@@ -119,12 +119,14 @@ export function writeCompletion(logger: Logger, refusals: RefusalLog, done: Comp
     responseTime: Date.now() - done.startedAt,
   };
   if (folded > 0) fields.folded = folded;
+  // None of these fields is a redacted path (err is safeError's type, message, errno and stack).
+  const lines = unredacted(logger);
   if (done.err !== undefined || done.statusCode >= 500) {
     const err = done.err ?? new Error(`failed with status code ${done.statusCode}`);
-    logger.error({ ...fields, err }, 'request errored');
+    lines.error({ ...fields, err }, 'request errored');
     return;
   }
-  logger.info(fields, 'request completed');
+  lines.info(fields, 'request completed');
 }
 
 /** The fields of a completion line, in their order. */
