@@ -268,7 +268,20 @@ export const problemResponse = z
     requestId: z.string().optional(),
     retryAfterSeconds: z.number().int().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    option: z.string().optional(),
+    option: z
+      .string()
+      .optional()
+      .meta({ description: 'option_not_supported: the request-token option the Verify API cannot honour.' }),
+    reason: z
+      .enum(['low_conversion'])
+      .optional()
+      .meta({ description: 'destination_blocked: why codes to the destination are paused.' }),
+    scope: z
+      .enum(['prefix', 'country'])
+      .optional()
+      .meta({
+        description: "destination_blocked: what is paused, the number's range (prefix) or its country.",
+      }),
   })
   .meta({ id: 'Problem' });
 

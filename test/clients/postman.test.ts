@@ -96,3 +96,29 @@ test('its assertions fail when the service refuses (a wrong API key), so a green
     expect.arrayContaining(['1. Send a code', '3. Check the code', '4. See its status']),
   );
 }, 90_000);
+
+test('every POST under /api sends a fresh Idempotency-Key ({{$guid}}), and no other request sends one', () => {
+  interface Item {
+    name: string;
+    item?: Item[];
+    request?: {
+      method?: string;
+      url?: { path?: string[] };
+      header?: { key: string; value: string; disabled?: boolean }[];
+    };
+  }
+  const collection = JSON.parse(readFileSync(COLLECTION, 'utf8')) as { item: Item[] };
+  const requests: Item[] = [];
+  const walk = (items: Item[]) => {
+    for (const item of items) item.item ? walk(item.item) : requests.push(item);
+  };
+  walk(collection.item);
+  const keyed = requests.map((item) => {
+    const key = item.request?.header?.find((header) => header.key === 'Idempotency-Key');
+    const apiPost = item.request?.method === 'POST' && item.request.url?.path?.[0] === 'api';
+    return { name: item.name, apiPost, key: key && !key.disabled ? key.value : undefined };
+  });
+  expect(keyed.filter((item) => item.apiPost).length).toBeGreaterThanOrEqual(4);
+  for (const item of keyed)
+    expect({ ...item, key: item.key ?? null }).toEqual({ ...item, key: item.apiPost ? '{{$guid}}' : null });
+});

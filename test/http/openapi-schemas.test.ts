@@ -9,6 +9,7 @@ import supertest from 'supertest';
 import type { z } from 'zod';
 import type { Composed } from '../../src/compose';
 import { loadConfig } from '../../src/config';
+import { errors, problemBody } from '../../src/errors';
 import { buildOpenApiDocument } from '../../src/http/docs/openapi';
 import { mountDocs } from '../../src/http/docs/page';
 import { cancelBody, nextEventBody, verifyTokenBody } from '../../src/http/schemas';
@@ -171,5 +172,34 @@ describe('real answers against their documented schemas (composed sandbox app)',
       .send({ requestId: ID, phoneNumber: PHONE, code });
     expect(problem.status).toBe(400);
     expectValid('Problem', problem.body);
+  });
+});
+
+describe('the Problem schema', () => {
+  const validate = validatorFor('Problem');
+  const schema = document.components.schemas.Problem as { additionalProperties?: unknown };
+
+  // Every problem the service writes, with its extensions: clients generated from the document type them.
+  test.each([
+    ['destination_blocked (prefix)', errors.destinationBlocked('prefix', 600)],
+    ['destination_blocked (country)', errors.destinationBlocked('country', 60)],
+    ['rate_limited', errors.rateLimited(3600, 'codes sent to this number (5/1h)')],
+    ['validation_failed', errors.validationFailed([{ path: 'phoneNumber', message: 'required' }])],
+  ])('%s validates, each of its fields documented', (_name, error) => {
+    const body = problemBody(error);
+    expect(validate(body)).toBe(true);
+    const documented = Object.keys(
+      (document.components.schemas.Problem as { properties: object }).properties,
+    );
+    expect(Object.keys(body).filter((field) => !documented.includes(field))).toEqual([]);
+    expect(schema.additionalProperties === false || schema.additionalProperties === undefined).toBe(true);
+  });
+
+  test('destination_blocked names its reason and scope in the schema', () => {
+    const properties = (
+      document.components.schemas.Problem as { properties: Record<string, { enum?: unknown }> }
+    ).properties;
+    expect(properties.reason?.enum).toEqual(['low_conversion']);
+    expect(properties.scope?.enum).toEqual(['prefix', 'country']);
   });
 });

@@ -322,7 +322,18 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+            /** @description option_not_supported: the request-token option the Verify API cannot honour. */
             option?: string;
+            /**
+             * @description destination_blocked: why codes to the destination are paused.
+             * @enum {string}
+             */
+            reason?: "low_conversion";
+            /**
+             * @description destination_blocked: what is paused, the number's range (prefix) or its country.
+             * @enum {string}
+             */
+            scope?: "prefix" | "country";
         };
         /**
          * @example {
