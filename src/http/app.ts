@@ -108,12 +108,14 @@ export function createApp(deps: AppDeps): Express {
     // Its errors are answered here rather than after every later router has been matched against them.
     handleErrors,
   );
+  // A wrong METRICS_TOKEN or ADMIN_API_KEY counts against the same per-address limit as a wrong API key.
+  const countFailure = createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP);
   app.use(
     createOpsRouter({
       sandbox: config.sandbox,
       store: deps.store,
       metrics,
-      ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN } : {}),
+      ...(config.METRICS_TOKEN ? { metricsToken: config.METRICS_TOKEN, countFailure } : {}),
       ...(deps.sandbox ? { inbox: deps.sandbox } : {}),
     }),
   );
@@ -125,7 +127,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(createWebhookRouter(deps.service, deps.webhook ?? { signatureSecret: undefined }));
 
   if (config.ADMIN_API_KEY && deps.guard) {
-    const countFailure = createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP);
     app.use(ADMIN_BASE, createAdminRouter(deps.guard, { key: config.ADMIN_API_KEY, countFailure }));
   }
 

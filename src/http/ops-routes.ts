@@ -5,7 +5,7 @@ import { type Request, type Response, Router } from 'express';
 import { errors } from '../errors';
 import type { Metrics } from '../metrics';
 import { storeProblem, type VerificationStore } from '../store/store';
-import { requireBearer } from './auth';
+import { type AuthFailureCount, requireBearer } from './auth';
 import { sendProblem } from './error-handler';
 import { OPS_ROUTES, type OpsOperationId } from './routes';
 
@@ -30,6 +30,8 @@ export interface OpsDeps {
   inbox?: SandboxInbox;
   /** Caller names and their volumes are on /metrics: when set, only this bearer may read them. */
   metricsToken?: string;
+  /** Counts a wrong or missing METRICS_TOKEN against the address's failed-authentication limit. */
+  countFailure?: AuthFailureCount;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -90,7 +92,8 @@ export function createOpsRouter(deps: OpsDeps): Router {
     // The sandbox inbox exists only when the simulator runs in-process.
     if (sandboxOnly && !deps.inbox) continue;
     if (route.operationId === 'metrics') {
-      router[route.method](route.path, requireBearer(deps.metricsToken), byId[route.operationId]);
+      const bearer = requireBearer(deps.metricsToken, deps.countFailure);
+      router[route.method](route.path, bearer, byId[route.operationId]);
     } else router[route.method](route.path, byId[route.operationId]);
   }
   return router;

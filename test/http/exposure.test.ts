@@ -62,6 +62,37 @@ describe('METRICS_TOKEN', () => {
     expect(res.text).toContain('caller="alpha"');
   });
 
+  test('a wrong token counts against the address limit on failed authentication, shared with the API', async () => {
+    const limited = await startHarness({
+      env: { METRICS_TOKEN, LIMIT_AUTH_FAILURES_PER_IP: '3/1m', TRUST_PROXY: '1' },
+    });
+    try {
+      const from = (address: string) => ({ 'X-Forwarded-For': address });
+      const wrong = () =>
+        limited.http.get('/metrics').set('Authorization', 'Bearer nope').set(from('198.51.100.21'));
+      expect((await wrong()).status).toBe(401);
+      expect((await wrong()).status).toBe(401);
+      // A wrong API key from the same address is the third failure of the same count.
+      const api = await limited.http
+        .post('/api/cancel')
+        .set('Authorization', 'Bearer wrong-api-key')
+        .set(from('198.51.100.21'));
+      expect(api.status).toBe(401);
+      const over = await wrong();
+      expect([over.status, over.body.code]).toEqual([429, 'rate_limited']);
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+      // The right token is never counted nor refused; another address is not over the limit.
+      const right = await limited.http
+        .get('/metrics')
+        .set('Authorization', `Bearer ${METRICS_TOKEN}`)
+        .set(from('198.51.100.21'));
+      expect(right.status).toBe(200);
+      expect((await limited.http.get('/metrics').set(from('198.51.100.22'))).status).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+
   test('unset: /metrics is open (the default, for a scraper inside the cluster)', async () => {
     const open = await startHarness({ redis: false });
     try {
