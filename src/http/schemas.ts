@@ -276,12 +276,9 @@ export const problemResponse = z
       .enum(['low_conversion'])
       .optional()
       .meta({ description: 'destination_blocked: why codes to the destination are paused.' }),
-    scope: z
-      .enum(['prefix', 'country'])
-      .optional()
-      .meta({
-        description: "destination_blocked: what is paused, the number's range (prefix) or its country.",
-      }),
+    scope: z.enum(['prefix', 'country']).optional().meta({
+      description: "destination_blocked: what is paused, the number's range (prefix) or its country.",
+    }),
   })
   .meta({ id: 'Problem' });
 
