@@ -3,8 +3,9 @@
 // per-number rule hold across them; and a load run of thousands of complete flows loses nothing.
 
 import type { Server } from 'node:http';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHttpServer } from '../../src/http/http-server';
 import { codeFor, type Harness, KEYS, type Pair, startPair, ukMobile } from '../support/harness';
 
 function wrongCode(code: string): string {
@@ -265,9 +266,14 @@ function client(base: string, agent: Agent) {
     });
 }
 
+/**
+ * The instance served as src/server.ts serves it (createHttpServer: keep-alive 65 s). Node's default of
+ * 5 s let the server close a pooled connection that sat idle under load just as the client reused it
+ * ("socket hang up"), which no deployment behind a load balancer would see.
+ */
 function listen(h: Harness): Promise<{ server: Server; base: string }> {
   return new Promise((resolve) => {
-    const server = createServer(h.composed.app).listen(0, '127.0.0.1', () => {
+    const server = createHttpServer(h.composed.app).listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
       resolve({ server, base: `http://127.0.0.1:${port}` });
     });
