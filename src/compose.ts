@@ -13,6 +13,7 @@ import { type Clock, systemClock } from './clock';
 import { type Config, lockTimings } from './config';
 import { type AppDeps, createServiceApp } from './http/app';
 import { mountDocs } from './http/docs/page';
+import type { ExactDispatch } from './http/exact-dispatch';
 import type { SandboxFilter, SandboxInbox } from './http/ops-routes';
 import type { RefusalFastPath } from './http/refusal-fast-path';
 import { RefusalLog } from './http/refusal-log';
@@ -57,6 +58,8 @@ export interface Composed {
   fastPath: RefusalFastPath;
   /** The request-token fast path behind that (how many request-tokens it refused). */
   startFastPath: StartFastPath;
+  /** The exact /api POSTs run without Express's router (how many it ran). */
+  exactDispatch: ExactDispatch;
   service: VerifyService;
   /** The abuse guard (tests call sweep() on their virtual clock). */
   guard: AbuseGuard;
@@ -162,6 +165,7 @@ export async function compose(
     express: served.express,
     fastPath: served.fastPath,
     startFastPath: served.startFastPath,
+    exactDispatch: served.exactDispatch,
     service,
     guard,
     metrics,

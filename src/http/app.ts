@@ -9,18 +9,13 @@
 //   security-headers.ts  helmet's headers, precomputed
 //   refusal-fast-path.ts answers unauthenticated /api requests before Express (createServiceApp)
 //   start-fast-path.ts   answers request-token refused before its number's lock, before Express
+//   exact-dispatch.ts    the exact /api POSTs run the app's middleware without Express's router
 //   fast-answer.ts       how both answer a problem as Express would
 //   docs/              the OpenAPI document and the /docs page
 
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, {
-  type Express,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config';
 import { type ApiError, errors } from '../errors';
 import type { Logger } from '../logger';
@@ -33,6 +28,7 @@ import { createAdminRouter } from './admin-routes';
 import { createApiRouter } from './api-routes';
 import { createAuthFailureCount, createCallerCheck, createKeyCheck } from './auth';
 import { createErrorHandler } from './error-handler';
+import { type ApiChain, ExactDispatch } from './exact-dispatch';
 import { FastAnswers } from './fast-answer';
 import { createIdempotency, type IdempotencySettings, keepRawBody } from './idempotency';
 import { createOpsRouter, type SandboxInbox } from './ops-routes';
@@ -71,6 +67,11 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Express {
+  return buildApp(deps).app;
+}
+
+/** The app, and what it runs for an /api request in order (for the exact dispatch of createServiceApp). */
+function buildApp(deps: AppDeps): { app: Express; apiChain: ApiChain } {
   const { config, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -83,31 +84,33 @@ export function createApp(deps: AppDeps): Express {
   const startLog = requestLogger(app, deps.logger, refusals);
   const observe = observeRequests(metrics);
   const secure = securityHeaders();
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  const start: RequestHandler = (req, res, next) => {
     startLog(req, res);
     observe(req, res);
     secure(res);
     next();
-  });
+  };
+  app.use(start);
   // Answers under /api carry phone numbers: no cache (browser, proxy, CDN) may keep one, errors included.
-  app.use(API_BASE, (_req, res, next) => {
+  const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
-  });
-  if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
+  };
+  app.use(API_BASE, noStore);
+  const cors = config.CORS_ORIGINS ? corsFor(config.CORS_ORIGINS) : undefined;
+  if (cors) app.use(cors);
 
   const handleErrors = createErrorHandler(countProblems(metrics));
   // The API comes first (no other router serves a path under it), so a refused caller costs no matching
   // against the ops, docs and webhook routes; and who is calling comes first within it: a body from an
   // unknown caller is never parsed.
-  app.use(
-    API_BASE,
+  const api = [
     createCallerCheck(config.API_KEYS, deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP),
     unlessReadBefore(jsonBody()),
     createApiRouter(deps.service, createIdempotency(deps.idempotency)),
-    // Its errors are answered here rather than after every later router has been matched against them.
-    handleErrors,
-  );
+  ];
+  // Its errors are answered here rather than after every later router has been matched against them.
+  app.use(API_BASE, ...api, handleErrors);
   // A wrong METRICS_TOKEN or ADMIN_API_KEY counts against the same per-address limit as a wrong API key.
   const countFailure = createAuthFailureCount(deps.limiter, config.LIMIT_AUTH_FAILURES_PER_IP);
   app.use(
@@ -140,7 +143,8 @@ export function createApp(deps: AppDeps): Express {
     next(errors.methodNotAllowed(req.method, allowed));
   });
   app.use(handleErrors);
-  return app;
+  const apiChain = { handlers: [start, noStore, ...(cors ? [cors] : []), ...api], onError: handleErrors };
+  return { app, apiChain };
 }
 
 /** The JSON body parser of /api (the request-token fast path reads bodies with one of its own). */
@@ -154,18 +158,20 @@ export interface ServiceApp {
   express: Express;
   fastPath: RefusalFastPath;
   startFastPath: StartFastPath;
+  exactDispatch: ExactDispatch;
 }
 
 /**
  * The Express app (createApp) behind the fast paths: the refusal fast path (refusal-fast-path.ts), which
  * answers unauthenticated /api requests, then the request-token fast path (start-fast-path.ts), which
- * answers a request-token refused before its number's lock; both as the app would, with the same
- * limiter, metrics and refusal log.
+ * answers a request-token refused before its number's lock, both as the app would, with the same
+ * limiter, metrics and refusal log; then the exact POSTs of the API run the app's own middleware without
+ * its router (exact-dispatch.ts), and everything else goes to the app.
  */
 export function createServiceApp(deps: AppDeps): ServiceApp {
   const { config } = deps;
   const refusals = deps.refusalLog ?? new RefusalLog(deps.logger);
-  const app = createApp({ ...deps, refusalLog: refusals });
+  const { app, apiChain } = buildApp({ ...deps, refusalLog: refusals });
   // The headers the middleware of createApp sets on an /api answer after X-Request-Id, in its order.
   const headers: Array<[string, string]> = [...helmetHeaderChanges().set, ['Cache-Control', 'no-store']];
   if (config.CORS_ORIGINS) {
@@ -197,11 +203,13 @@ export function createServiceApp(deps: AppDeps): ServiceApp {
     answers: new FastAnswers(answering),
     logger: deps.logger,
   });
+  const exactDispatch = new ExactDispatch(app, apiChain);
   return {
-    listener: fastPath.listener(startFastPath.listener(app)),
+    listener: fastPath.listener(startFastPath.listener(exactDispatch.listener())),
     express: app,
     fastPath,
     startFastPath,
+    exactDispatch,
   };
 }
 
