@@ -3,9 +3,9 @@
 // for them, in the same order, on the same request and response objects, and nothing else. What the
 // app's router would add is only the matching: trying each app-level layer's path on the request,
 // trimming and restoring the mount path around the /api chain. For the complete flows that was ~60 µs
-// of CPU per flow in the router alone, more with the garbage its per-request closures leave (the flows
-// benchmark moved from 1.10× to 0.99× the peer's CPU per flow over three back-to-back pairs,
-// docs/perf-profile.md 2026-11-30).
+// of CPU per flow in the router's own code, more with the garbage its per-request closures leave: over
+// six back-to-back pairs of the flows benchmark the service/peer CPU per flow went from 0.96-1.15×
+// (mean 1.07×) to 0.90-1.04× (mean 0.97×), every pair lower (docs/perf-profile.md, 2026-11-30).
 //
 // What it does is what Express's app.handle does before its router (request and response know each
 // other, Express's prototypes, res.locals), then what the router does for a mounted layer (originalUrl,
