@@ -93,6 +93,19 @@ export const requestTokenBody = z
 
 export type RequestTokenBody = z.output<typeof requestTokenBody>;
 
+/** `input` as a plain object (what JSON.parse makes) with no key but `a` and `b`; else undefined. */
+function plainWithOnly<A extends string, B extends string>(
+  input: unknown,
+  a: A,
+  b: B,
+): Partial<Record<A | B, unknown>> | undefined {
+  if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
+    return undefined;
+  }
+  for (const key in input) if (key !== a && key !== b) return undefined;
+  return input as Partial<Record<A | B, unknown>>;
+}
+
 /**
  * The common request-token body, `{ "phoneNumber" }` with an optional `"country"` and nothing else,
  * checked without zod: the same rules as requestTokenBody for those two fields and the same output
@@ -100,11 +113,8 @@ export type RequestTokenBody = z.output<typeof requestTokenBody>;
  * is zod's. Floods of request-token (a number over its limit) take this path.
  */
 export function commonRequestTokenBody(input: unknown): RequestTokenBody | undefined {
-  if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
-    return undefined;
-  }
-  for (const key in input) if (key !== 'phoneNumber' && key !== 'country') return undefined;
-  const body = input as { phoneNumber?: unknown; country?: unknown };
+  const body = plainWithOnly(input, 'phoneNumber', 'country');
+  if (body === undefined) return undefined;
   const phone = body.phoneNumber;
   if (typeof phone !== 'string' || phone.length < 3 || phone.length > 32) return undefined;
   if (!Object.hasOwn(body, 'country')) return { phoneNumber: phone };
@@ -173,11 +183,8 @@ export type VerifyTokenBody = z.output<typeof verifyTokenBody>;
  * or not (a phone number, a field more, a value zod refuses): zod then parses it, so every error is zod's.
  */
 export function commonVerifyTokenBody(input: unknown): VerifyTokenBody | undefined {
-  if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) {
-    return undefined;
-  }
-  for (const key in input) if (key !== 'requestId' && key !== 'code') return undefined;
-  const body = input as { requestId?: unknown; code?: unknown };
+  const body = plainWithOnly(input, 'requestId', 'code');
+  if (body === undefined) return undefined;
   const id = body.requestId;
   const code = body.code;
   if (typeof id !== 'string' || id.length > 64 || !REQUEST_ID.test(id)) return undefined;
