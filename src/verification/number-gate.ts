@@ -14,11 +14,8 @@ import type { CallContext, FunnelEvent, SendAttempt, ServiceSettings } from './t
 
 type LimitKind = 'number' | 'caller' | 'failed';
 
-/**
- * A guard on the number's lock, with what it limits for the error message. `memoryAsked`: this instance's
- * memory of refusals was already asked about it (refuseFromMemory), so withLock goes to the store.
- */
-export type Guard = LimitGuard & { what: LimitKind; memoryAsked?: true };
+/** A guard on the number's lock, with what it limits for the error message. */
+export type Guard = LimitGuard & { what: LimitKind };
 
 /**
  * What the work holding a number's lock gets: whether it had to wait for it, the guard's slot when
@@ -86,17 +83,14 @@ export class NumberGate {
 
   /**
    * Throws the refusal at once (synchronously, before any promise or Redis call) when this instance
-   * remembers that `guard`'s window is full (see NUMBER_REFUSAL_MEMORY_MS); otherwise returns the guard
-   * marked as asked, for withLock: the one request that refreshes an expiring belief must reach the store.
+   * remembers that `guard`'s window is full (see NUMBER_REFUSAL_MEMORY_MS); otherwise returns `guard`.
+   * Every caller of withLock with a guard asks this first, once: withLock itself goes to the store, so
+   * the one request that refreshes an expiring belief reaches it.
    */
   refuseFromMemory(ctx: CallContext, phoneNumber: string, guard: Guard): Guard {
     const remembered = this.refused.refusedForMs(this.refusalKey(ctx, phoneNumber, guard));
     if (remembered !== undefined) throw this.limited(ctx, guard.what, guard.rule, remembered);
-    // Built field by field: V8 copies a guard made with a conditional spread (`...{ reserve }`) on its
-    // slow path, ~2 µs a request-token.
-    const asked: Guard = { subject: guard.subject, rule: guard.rule, what: guard.what, memoryAsked: true };
-    if (guard.reserve !== undefined) asked.reserve = guard.reserve;
-    return asked;
+    return guard;
   }
 
   /**
@@ -166,7 +160,8 @@ export class NumberGate {
    * answers 409 with the code the holder started), so most waiters never take the lease at all. One
    * still waiting after lockWaitMs answers 409 verification_in_progress (`waiting.requestId`, if known).
    * A guard that reserves does so only at the first try: a waiter's work first looks at what the holder
-   * did. `read`: the request id whose record the lock returns (`lease.record`).
+   * did. `read`: the request id whose record the lock returns (`lease.record`). A guard is asked of this
+   * instance's memory of refusals by the caller first (refuseFromMemory); here the store decides.
    */
   async withLock<T>(
     ctx: CallContext,
@@ -176,9 +171,6 @@ export class NumberGate {
     waiting: { requestId?: string; check?: () => Promise<void>; read?: string } = {},
   ): Promise<T> {
     const refusal = guard ? this.refusalKey(ctx, phoneNumber, guard) : undefined;
-    const remembered =
-      refusal === undefined || guard?.memoryAsked ? undefined : this.refused.refusedForMs(refusal);
-    if (guard && remembered !== undefined) throw this.limited(ctx, guard.what, guard.rule, remembered);
     const deadline = Date.now() + this.lockWaitMs;
     const local = `${ctx.caller}\u0000${phoneNumber}`;
     let contended = false;

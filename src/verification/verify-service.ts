@@ -284,10 +284,11 @@ export class VerifyService {
     work: (record: VerificationRecord, settled: Settled, lock: HeldLock) => Promise<T>,
   ): Promise<T> {
     const found = await this.records.locate(ctx, ref);
+    const guard = guardFor?.(found.phoneNumber);
     return this.gate.withLock(
       ctx,
       found.phoneNumber,
-      guardFor?.(found.phoneNumber),
+      guard && this.gate.refuseFromMemory(ctx, found.phoneNumber, guard),
       async (lease) => {
         // Read with the lock (in the same step), so no other request changes it meanwhile.
         const settled = await this.outcomes.settle(ctx, this.records.asOfLock(lease.record));
