@@ -3,6 +3,7 @@
 // are shared with the refusal fast path (refusal-fast-path.ts), which answers refusals before Express.
 
 import { hash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Limit } from '../config';
@@ -42,6 +43,22 @@ export function createKeyCheck(apiKeys: Map<string, string>): KeyCheck {
     }
     return caller;
   };
+}
+
+const CALLER = Symbol('the caller its key names');
+type CheckedRequest = IncomingMessage & { [CALLER]?: string | null };
+
+/**
+ * The caller whose key the request carries (`check`), decided once per request: the refusal fast path,
+ * the request-token fast path and the app's caller check each ask in turn, and the answer (a SHA-256 and
+ * a compare per key) cannot change between them. Every `check` of one service holds the same API_KEYS.
+ */
+export function callerOfRequest(req: IncomingMessage, check: KeyCheck): string | undefined {
+  const known = (req as CheckedRequest)[CALLER];
+  if (known !== undefined) return known ?? undefined;
+  const caller = check(req.headers.authorization);
+  (req as CheckedRequest)[CALLER] = caller ?? null;
+  return caller;
 }
 
 /**
@@ -101,7 +118,7 @@ export function createCallerCheck(
   const check = createKeyCheck(apiKeys);
   const count = createAuthFailureCount(limiter, rule);
   return (req: Request, res: Response, next: NextFunction) => {
-    const caller = check(req.headers.authorization);
+    const caller = callerOfRequest(req, check);
     if (caller !== undefined) {
       res.locals.caller = caller;
       next();

@@ -20,7 +20,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
-import type { AuthFailureCount, KeyCheck } from './auth';
+import { type AuthFailureCount, callerOfRequest, type KeyCheck } from './auth';
 import { type FastAnswerDeps, FastAnswers } from './fast-answer';
 import { arrival, requestIdFor } from './request-log';
 import { API_BASE } from './routes';
@@ -67,7 +67,7 @@ export class RefusalFastPath {
     const url = req.url;
     if (url === undefined || !UNDER_API.test(url) || req.method === 'OPTIONS') return false;
     if (this.deps.cors && req.headers.origin !== undefined) return false;
-    return this.deps.checkKey(req.headers.authorization) === undefined;
+    return callerOfRequest(req, this.deps.checkKey) === undefined;
   }
 
   /** Counts the failure and answers; never rejects. */
