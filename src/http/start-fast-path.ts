@@ -21,7 +21,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../logger';
 import type { CallContext } from '../verification/types';
 import type { AdmittedStart, VerifyService } from '../verification/verify-service';
-import type { KeyCheck } from './auth';
+import { callerOfRequest, type KeyCheck } from './auth';
 import type { FastAnswers } from './fast-answer';
 import { arrival, noteArrival, requestIdFor } from './request-log';
 import { API_BASE, apiRouteLabel } from './routes';
@@ -108,17 +108,21 @@ export class StartFastPath {
     if (length === undefined || !SOME_BODY.test(length)) return undefined;
     if (headers['idempotency-key'] !== undefined) return undefined;
     if (this.deps.cors && headers.origin !== undefined) return undefined;
-    return this.deps.checkKey(headers.authorization);
+    return callerOfRequest(req, this.deps.checkKey);
   }
 
   private take(req: IncomingMessage, res: ServerResponse, caller: string, next: RequestListener): void {
     const at = arrival(requestIdFor(req.headers['x-request-id']));
+    // On to Express, the body read: with the request id and start time taken here.
+    const handOn = () => {
+      noteArrival(req, at);
+      this.handedOn += 1;
+      next(req, res);
+    };
     this.deps.parseBody(req, res, (error) => {
       if (error !== undefined && error !== null) {
         (req as ReadBefore)[READ_FAILED] = { error };
-        noteArrival(req, at);
-        this.handedOn += 1;
-        next(req, res);
+        handOn();
         return;
       }
       let admission: Admission;
@@ -133,9 +137,7 @@ export class StartFastPath {
         return;
       }
       (req as ReadBefore)[ADMITTED] = admission;
-      noteArrival(req, at);
-      this.handedOn += 1;
-      next(req, res);
+      handOn();
     });
   }
 
